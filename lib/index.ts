@@ -1,0 +1,5 @@
+/**
+ * sct-diff: single-object video tracking with SCT-Diff.
+ * This module re-exports the public API; each part lives in its own folder under lib/.
+ */
+export * from './errors.js';
