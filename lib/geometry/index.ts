@@ -1,5 +1,4 @@
-/** Box formats, crop parameters, map-back and clipping. */
+/** Box formats, crop parameters, map-back and clipping. (describe.ts is internal: import it by path.) */
 export * from './box.js';
 export * from './crop.js';
-export * from './describe.js';
 export * from './round.js';
