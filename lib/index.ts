@@ -3,3 +3,5 @@
  * This module re-exports the public API; each part lives in its own folder under lib/.
  */
 export * from './errors.js';
+export * from './geometry/index.js';
+export * from './model/index.js';
