@@ -1,0 +1,97 @@
+"""Write SCT-Diff weights as safetensors for the engines (docs/model.md, "Weight file").
+
+  /usr/bin/python3 training/export.py --config tiny --random-seed 0 --out models/x.safetensors
+  /usr/bin/python3 training/export.py --checkpoint ckpt.pt --out models/tiny.safetensors [--dtype BF16]
+
+Metadata: format = "sct-diff", format_version = "1", config = the model config as JSON.
+A checkpoint is a torch.save'd dict with "model" (a state_dict) and "config" (config dict or
+JSON), or a bare state_dict together with --config.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, Optional
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sctdiff.config import ModelConfig, get_config  # noqa: E402
+from sctdiff.model import SCTDiff, build_model  # noqa: E402
+from sctdiff.safetensors_io import load_file, save_file  # noqa: E402
+
+FORMAT = "sct-diff"
+FORMAT_VERSION = "1"
+EXPORT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def export_state(model: SCTDiff, path: str, dtype: str = "F32") -> None:
+    """Write every weight of `model` (names = state_dict keys) with the format metadata."""
+    if dtype not in EXPORT_DTYPES:
+        raise ValueError(f"Expected a dtype in {sorted(EXPORT_DTYPES)} but received {dtype!r}")
+    tensors = {name: value.detach().to(EXPORT_DTYPES[dtype]) for name, value in model.state_dict().items()}
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.cfg.to_json()}
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    save_file(tensors, path, metadata)
+
+
+def load_model(path: str) -> SCTDiff:
+    """Read a file written by `export_state` back into a float32 model (checks names/shapes)."""
+    tensors, metadata = load_file(path)
+    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"Expected format {FORMAT} v{FORMAT_VERSION} but received "
+                         f"{metadata.get('format')!r} v{metadata.get('format_version')!r}")
+    model = SCTDiff(ModelConfig.from_json(metadata["config"]))
+    model.load_state_dict({name: t.float() for name, t in tensors.items()}, strict=True)
+    return model
+
+
+def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
+    checkpoint = torch.load(path, map_location="cpu")
+    state: Dict[str, torch.Tensor]
+    if isinstance(checkpoint, dict) and "model" in checkpoint:
+        state = checkpoint["model"]
+        raw = checkpoint.get("config")
+        if raw is not None:
+            cfg = ModelConfig.from_dict(json.loads(raw) if isinstance(raw, str) else raw)
+        elif config_name:
+            cfg = get_config(config_name)
+        else:
+            raise ValueError("Expected a checkpoint with a 'config' entry or --config but received neither")
+    else:
+        if not config_name:
+            raise ValueError("Expected --config for a bare state_dict checkpoint but received none")
+        state, cfg = checkpoint, get_config(config_name)
+    # Checkpoints saved from torch.compile'd or DDP models carry prefixes; strip them.
+    state = {k.replace("_orig_mod.", "").replace("module.", "", 1) if k.startswith("module.") else
+             k.replace("_orig_mod.", ""): v for k, v in state.items()}
+    model = SCTDiff(cfg)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", choices=["tiny", "b256"], help="named config (random init or bare state_dict)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--random-seed", type=int, help="export a freshly initialized model")
+    source.add_argument("--checkpoint", help="torch checkpoint to export")
+    parser.add_argument("--out", required=True, help="output .safetensors path")
+    parser.add_argument("--dtype", default="F32", choices=sorted(EXPORT_DTYPES))
+    args = parser.parse_args(argv)
+    if args.random_seed is not None:
+        model = build_model(get_config(args.config or "tiny"), seed=args.random_seed)
+    else:
+        model = model_from_checkpoint(args.checkpoint, args.config)
+    export_state(model, args.out, args.dtype)
+    count = sum(t.numel() for t in model.state_dict().values())
+    print(f"wrote {args.out}: {model.cfg.name}, {count} parameters, {args.dtype}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
