@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sctdiff.config import ModelConfig, get_config  # noqa: E402
+from sctdiff.config import CONFIGS, ModelConfig, get_config  # noqa: E402
 from sctdiff.model import SCTDiff, build_model  # noqa: E402
 from sctdiff.safetensors_io import load_file, save_file  # noqa: E402
 
@@ -76,7 +76,7 @@ def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", choices=["tiny", "b256"], help="named config (random init or bare state_dict)")
+    parser.add_argument("--config", choices=sorted(CONFIGS), help="named config (random init or bare state_dict)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--random-seed", type=int, help="export a freshly initialized model")
     source.add_argument("--checkpoint", help="torch checkpoint to export")

@@ -162,7 +162,21 @@ def b256_config() -> ModelConfig:
     )
 
 
-CONFIGS = {"tiny": tiny_config, "b256": b256_config}
+def micro_config() -> ModelConfig:
+    """Golden-sized model (~0.3 M parameters, ~1 MB of weights) for the committed goldens.
+
+    Same crops, token counts, vocabulary, clip length and Mamba state/conv sizes as tiny;
+    only widths and depths shrink, so every code path of tiny is exercised (two heads,
+    dt_rank 2, vis_stride 2) while the fixture stays small enough to commit.
+    """
+    return ModelConfig(
+        name="micro",
+        encoder=EncoderConfig(dim=64, depth=2, heads=2, mlp=128),
+        decoder=DecoderConfig(dim=32, blocks=2, dt_rank=2),
+    )
+
+
+CONFIGS = {"tiny": tiny_config, "b256": b256_config, "micro": micro_config}
 
 
 def get_config(name: str) -> ModelConfig:
