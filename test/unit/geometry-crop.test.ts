@@ -136,3 +136,23 @@ describe('imageToCrop / cropToImage', () => {
     expect(boxIntersectsImage(target, 640, 480)).toBe(true);
   });
 });
+
+describe('difference from ARTrack\'s own maps (documented in imageToCrop)', () => {
+  // ARTrack's transform_image_to_crop (normalized): ((S - 1)/2 + (c - cExtract)·S/side)/S, where
+  // cExtract is the unrounded centre the crop was cut around; map_box_back: c·side + cPrev - side/2.
+  const coordinate = fc.double({ min: -2000, max: 2000, noNaN: true });
+  const size = fc.double({ min: 1, max: 500, noNaN: true });
+  it('moves a box by at most half an image pixel plus half an output pixel', () => {
+    fc.assert(
+      fc.property(coordinate, coordinate, size, size, coordinate, fc.constantFrom(128, 256), (cx, cy, w, h, boxX, outputSize) => {
+        const crop = cropAround({ x: cx, y: cy }, { width: w, height: h }, 4, outputSize);
+        const ours = imageToCrop(box(boxX, 0, 10, 10), crop).x + 5 / crop.side;
+        const artrack = ((outputSize - 1) / 2 + (boxX + 5 - cx) * (outputSize / crop.side)) / outputSize;
+        expect(Math.abs(ours - artrack)).toBeLessThanOrEqual(0.5 / crop.side + 0.5 / outputSize + 1e-9);
+        const back = cropToImage(box(ours - 5 / crop.side, 0, 10 / crop.side, 1), crop).x + 5;
+        const artrackBack = ours * crop.side + cx - crop.side / 2;
+        expect(Math.abs(back - artrackBack)).toBeLessThanOrEqual(0.5 + 1e-9);
+      }),
+    );
+  });
+});
