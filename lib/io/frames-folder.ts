@@ -1,0 +1,91 @@
+/**
+ * Reading a folder of numbered images (GOT-10k, LaSOT and OTB store sequences this way) as a
+ * stream of rgb frames. All images are decoded by one ffmpeg process (concat demuxer, file
+ * list over stdin), not one process per image.
+ */
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { FrameSizeMismatchError, IoError } from './errors.js';
+import { readImageSize } from './image-size.js';
+import { decodeRawFrames } from './raw-decoder.js';
+import { requireExisting, type FrameSource } from './video-reader.js';
+
+/** File name endings read as frames (lower case). */
+export const FRAME_IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp'];
+
+/** A frames folder opened with {@link openFrameFolder}. */
+export interface FrameFolderSource extends FrameSource {
+  /** The image files in frame order (absolute paths). */
+  readonly files: readonly string[];
+}
+
+const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/** Sort file names the way people number frames: "2.jpg" before "10.jpg". */
+export function sortFrameNames(names: readonly string[]): string[] {
+  return [...names].sort((a, b) => naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function concatLine(file: string): string {
+  if (/[\n\r]/.test(file)) throw new IoError(`Cannot read frame "${file}": its name contains a line break`, { path: file });
+  // Quoting rule of ffmpeg's concat script: close the quote, escaped quote, reopen.
+  return `file 'file:${file.replace(/'/g, "'\\''")}'\n`;
+}
+
+async function writeAll(stdin: Writable, files: readonly string[], signal: AbortSignal): Promise<void> {
+  for (const file of files) {
+    if (signal.aborted) return;
+    if (!stdin.write(concatLine(file))) {
+      await new Promise<void>((done) => {
+        const finish = (): void => {
+          stdin.off('drain', finish);
+          stdin.off('close', finish);
+          signal.removeEventListener('abort', finish);
+          done();
+        };
+        stdin.once('drain', finish);
+        stdin.once('close', finish);
+        signal.addEventListener('abort', finish);
+      });
+    }
+  }
+}
+
+/**
+ * Open a folder of images (.jpg, .jpeg, .png, .bmp) as frames in natural file-name order.
+ * Every image's header is checked now, so mixed sizes fail before any frame is decoded.
+ * @throws FrameSizeMismatchError naming the first image whose size differs from the first's;
+ *   IoError when the folder is missing, holds no images, or an image is unreadable.
+ */
+export async function openFrameFolder(path: string): Promise<FrameFolderSource> {
+  await requireExisting(path, 'folder');
+  const folder = resolve(path);
+  const entries = await readdir(folder, { withFileTypes: true });
+  const names = entries
+    .filter((entry) => entry.isFile() && FRAME_IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext)))
+    .map((entry) => entry.name);
+  if (names.length === 0) {
+    throw new IoError(`Expected image files (${FRAME_IMAGE_EXTENSIONS.join(', ')}) in the frames folder "${path}" but received none`, { path });
+  }
+  const files = sortFrameNames(names).map((name) => join(folder, name));
+  const first = await readImageSize(files[0] as string);
+  for (const file of files.slice(1)) {
+    const size = await readImageSize(file);
+    if (size.width !== first.width || size.height !== first.height) throw new FrameSizeMismatchError(file, first, size);
+  }
+  return {
+    path,
+    files,
+    info: { width: first.width, height: first.height, fps: undefined, frameCount: files.length },
+    [Symbol.asyncIterator]: () =>
+      decodeRawFrames({
+        inputArgs: ['-xerror', '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,pipe', '-i', 'pipe:0'],
+        width: first.width,
+        height: first.height,
+        what: `frames folder "${path}"`,
+        path,
+        feed: (stdin, signal) => writeAll(stdin, files, signal),
+      }),
+  };
+}
