@@ -22,4 +22,10 @@ class ModelLoadError : public std::runtime_error {
   std::string reason_;
 };
 
+// The requested backend is not part of this build (e.g. its sources were not compiled in).
+class BackendUnavailableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace sctdiff

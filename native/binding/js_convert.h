@@ -1,0 +1,45 @@
+// Conversions between JavaScript values and the engine's C++ types, and the JS form of
+// native errors. Everything here runs on the JS thread.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../engine/config.h"
+#include "../engine/engine.h"
+
+namespace sctdiff {
+
+// A native failure captured on the worker thread, turned into a JS Error on the JS thread.
+struct NativeFailure {
+  std::string code;     // ERR_MODEL_LOAD, ERR_INVALID_ARGUMENT, ERR_NATIVE, ERR_DISPOSED
+  std::string message;  // full message
+  std::string file;     // ERR_MODEL_LOAD only
+  std::string reason;   // ERR_MODEL_LOAD only
+};
+
+// Runs `body`, capturing any exception as a NativeFailure. Returns true on success.
+template <typename Body>
+bool capture_failure(Body&& body, NativeFailure& failure);
+
+// An Error with `code` (and `file`, `reason` for model load errors).
+Napi::Error make_js_error(Napi::Env env, const NativeFailure& failure);
+
+// Throws a JS TypeError/RangeError-like Error with code ERR_INVALID_ARGUMENT.
+[[noreturn]] void throw_invalid_argument(Napi::Env env, const std::string& message);
+
+// Reads {data: Uint8Array, width, height, stride, format}; validates the buffer's extent.
+FrameView read_frame(Napi::Env env, const Napi::Value& value, const std::string& what);
+// Reads {x0, y0, side, outputSize}.
+CropParams read_crop(Napi::Env env, const Napi::Value& value, const std::string& what);
+// Reads an array of integers.
+std::vector<int> read_int_array(Napi::Env env, const Napi::Value& value, const std::string& what);
+
+// EngineModelInfo (lib/engine/types.ts) plus the sizes tests and tools want.
+Napi::Object model_info_object(Napi::Env env, const ModelConfig& config);
+
+}  // namespace sctdiff
+
+#include "js_convert_inl.h"

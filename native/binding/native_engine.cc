@@ -1,0 +1,308 @@
+#include "native_engine.h"
+
+#include <utility>
+
+#include "../engine/errors.h"
+
+namespace sctdiff {
+
+// Weak so the addon still links and loads (and can validate weight files) in a build where the
+// CPU backend's sources are absent; open() then reports the backend as unavailable.
+__attribute__((weak)) std::unique_ptr<Engine> create_cpu_engine(std::shared_ptr<const WeightFile> weights,
+                                                                 int threads);
+
+namespace {
+
+template <typename Execute>
+struct LambdaTask : EngineTask {
+  LambdaTask(Napi::Env env, Execute body) : EngineTask(env), body(std::move(body)) {}
+  void execute() override { body(); }
+  Execute body;
+};
+
+template <typename Execute>
+std::unique_ptr<EngineTask> make_task(Napi::Env env, Execute body) {
+  return std::make_unique<LambdaTask<Execute>>(env, std::move(body));
+}
+
+struct DecodeTask : EngineTask {
+  using EngineTask::EngineTask;
+  void execute() override { output = run(); }
+  Napi::Value settle(Napi::Env env) override {
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Int32Array tokens = Napi::Int32Array::New(env, output.tokens.size());
+    std::copy(output.tokens.begin(), output.tokens.end(), tokens.Data());
+    Napi::Float32Array scores = Napi::Float32Array::New(env, output.scores.size());
+    std::copy(output.scores.begin(), output.scores.end(), scores.Data());
+    result.Set("tokens", tokens);
+    result.Set("scores", scores);
+    return result;
+  }
+  std::function<DecodeOutput()> run;
+  DecodeOutput output;
+};
+
+NativeFailure disposed_failure() {
+  return NativeFailure{"ERR_DISPOSED", "The engine has been disposed and cannot be used any more", "", ""};
+}
+
+}  // namespace
+
+Napi::Function NativeEngine::define(Napi::Env env) {
+  return DefineClass(env, "NativeEngine",
+                     {
+                         InstanceMethod<&NativeEngine::open>("open"),
+                         InstanceMethod<&NativeEngine::set_template>("setTemplate"),
+                         InstanceMethod<&NativeEngine::encode>("encode"),
+                         InstanceMethod<&NativeEngine::decode>("decode"),
+                         InstanceMethod<&NativeEngine::dispose>("dispose"),
+                         InstanceAccessor<&NativeEngine::model_info>("modelInfo"),
+                         InstanceAccessor<&NativeEngine::backend_name>("backend"),
+                         InstanceAccessor<&NativeEngine::is_disposed>("disposed"),
+                     });
+}
+
+NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NativeEngine>(info), state_(std::make_shared<State>()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber()) {
+    throw_invalid_argument(env, "Expected new NativeEngine(modelPath: string, backend: string, threads: number)");
+  }
+  state_->model_path = info[0].As<Napi::String>().Utf8Value();
+  state_->backend = info[1].As<Napi::String>().Utf8Value();
+  const double threads = info[2].As<Napi::Number>().DoubleValue();
+  if (state_->backend != "cpu") {
+    throw_invalid_argument(env, "Expected backend 'cpu' (the only backend built into this addon) but received '" +
+                                    state_->backend + "'");
+  }
+  if (!(threads >= 0 && threads <= 4096) || static_cast<int>(threads) != threads) {
+    throw_invalid_argument(env, "Expected an integer thread count in [0, 4096] but received " +
+                                    info[2].ToString().Utf8Value());
+  }
+  state_->threads = static_cast<int>(threads);
+
+  completions_finalized_ = std::make_shared<std::atomic<bool>>(false);
+  auto finalized = completions_finalized_;
+  completions_ = Napi::ThreadSafeFunction::New(
+      env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "sct-diff engine", 0, 1,
+      [finalized](Napi::Env) { *finalized = true; });
+  // An idle engine must not keep the process alive; enqueue() refs it while calls are pending.
+  completions_.Unref(env);
+  worker_ = std::make_unique<WorkerThread>();
+}
+
+NativeEngine::~NativeEngine() {
+  // Collected without dispose(): no task is pending (each holds a reference to this object),
+  // so the worker is idle and joins at once.
+  if (worker_) worker_->stop_and_join();
+  if (!disposed_ && !*completions_finalized_) completions_.Release();
+}
+
+Napi::Value NativeEngine::rejected(Napi::Env env, const NativeFailure& failure) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(make_js_error(env, failure).Value());
+  return deferred.Promise();
+}
+
+Napi::Value NativeEngine::enqueue(Napi::Env env, std::unique_ptr<EngineTask> task) {
+  if (disposed_) return rejected(env, disposed_failure());
+  task->keep_alive.push_back(Napi::Persistent(Value().As<Napi::Value>()));
+  Napi::Promise promise = task->deferred.Promise();
+  if (pending_++ == 0) completions_.Ref(env);
+  const bool last = task->last;
+  if (last) disposed_ = true;
+  EngineTask* raw = task.release();
+  Napi::ThreadSafeFunction completions = completions_;
+  worker_->post(
+      [raw, completions, this]() {
+        raw->ok = capture_failure([raw] { raw->execute(); }, raw->failure);
+        const napi_status status = completions.BlockingCall(
+            raw, [this](Napi::Env js_env, Napi::Function, EngineTask* done) {
+              if (js_env != nullptr) complete(js_env, done);
+            });
+        // When the environment is shutting down the task is leaked on purpose: its JS
+        // references may only be released on the JS thread, which no longer runs.
+        (void)status;
+      },
+      last);
+  return promise;
+}
+
+void NativeEngine::complete(Napi::Env env, EngineTask* finished) {
+  Napi::HandleScope scope(env);
+  std::unique_ptr<EngineTask> task(finished);
+  if (task->ok) {
+    Napi::Value value;
+    NativeFailure failure;
+    const bool settled = capture_failure([&] { value = task->settle(env); }, failure);
+    if (settled) {
+      task->deferred.Resolve(value);
+    } else {
+      task->deferred.Reject(make_js_error(env, failure).Value());
+    }
+  } else {
+    task->deferred.Reject(make_js_error(env, task->failure).Value());
+  }
+  const bool last = task->last;
+  task.reset();  // drops the references to frame buffers and this object
+  if (last) {
+    worker_->join();
+    worker_.reset();
+    completions_.Release();
+    return;
+  }
+  if (--pending_ == 0) completions_.Unref(env);
+}
+
+Engine& NativeEngine::loaded_engine() {
+  if (!state_->engine) throw std::invalid_argument("The engine has no model loaded (open() failed or was not called)");
+  return *state_->engine;
+}
+
+Napi::Value NativeEngine::open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (opened_) {
+    return rejected(env, NativeFailure{"ERR_INVALID_ARGUMENT", "open() was already called on this engine", "", ""});
+  }
+  opened_ = true;
+  struct OpenTask : EngineTask {
+    using EngineTask::EngineTask;
+    void execute() override {
+      state->weights = WeightFile::open(state->model_path);
+      if (create_cpu_engine == nullptr) {
+        throw BackendUnavailableError("The CPU backend is not compiled into this build of the sct-diff addon");
+      }
+      state->engine = create_cpu_engine(state->weights, state->threads);
+    }
+    Napi::Value settle(Napi::Env env) override {
+      Napi::Object info = model_info_object(env, state->weights->config());
+      owner->model_info_ = Napi::Persistent(info.As<Napi::Value>());
+      owner->config_ = state->weights->config();
+      return info;
+    }
+    std::shared_ptr<State> state;
+    NativeEngine* owner = nullptr;
+  };
+  auto task = std::make_unique<OpenTask>(env);
+  task->state = state_;
+  task->owner = this;
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::set_template(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  if (!info[0].IsNumber() || (info[0].As<Napi::Number>().DoubleValue() != 0 &&
+                              info[0].As<Napi::Number>().DoubleValue() != 1)) {
+    throw_invalid_argument(env, "Expected template index 0 or 1 but received " + info[0].ToString().Utf8Value());
+  }
+  const int template_index = info[0].As<Napi::Number>().Int32Value();
+  const FrameView frame = read_frame(env, info[1], "frame");
+  const CropParams crop = read_crop(env, info[2], "crop");
+  auto task = make_task(env, [this, template_index, frame, crop] {
+    loaded_engine().set_template(template_index, frame, crop);
+  });
+  task->keep_alive.push_back(Napi::Persistent(info[1].As<Napi::Object>().Get("data")));
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  if (!info[0].IsArray() || !info[1].IsArray()) throw_invalid_argument(env, "Expected arrays of frames and crops");
+  const Napi::Array frame_values = info[0].As<Napi::Array>();
+  const Napi::Array crop_values = info[1].As<Napi::Array>();
+  const std::vector<int> slots = read_int_array(env, info[2], "slots");
+  if (frame_values.Length() != crop_values.Length() || frame_values.Length() != slots.size()) {
+    throw_invalid_argument(env, "Expected as many crops and slots as frames but received " +
+                                    std::to_string(frame_values.Length()) + " frames, " +
+                                    std::to_string(crop_values.Length()) + " crops and " +
+                                    std::to_string(slots.size()) + " slots");
+  }
+  if (config_) {
+    const int slot_count = 2 * config_->decoder.clip_len;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i] < 0 || slots[i] >= slot_count) {
+        throw_invalid_argument(env, "Expected slots[" + std::to_string(i) + "] in [0, " + std::to_string(slot_count) +
+                                        ") but received " + std::to_string(slots[i]));
+      }
+    }
+  }
+  std::vector<FrameView> frames;
+  std::vector<CropParams> crops;
+  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
+    frames.push_back(read_frame(env, frame_values.Get(i), "frames[" + std::to_string(i) + "]"));
+    crops.push_back(read_crop(env, crop_values.Get(i), "crops[" + std::to_string(i) + "]"));
+  }
+  auto task = make_task(env, [this, frames, crops, slots] { loaded_engine().encode(frames, crops, slots); });
+  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
+    task->keep_alive.push_back(Napi::Persistent(frame_values.Get(i).As<Napi::Object>().Get("data")));
+  }
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  const std::vector<int> slots = read_int_array(env, info[0], "slots");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw_invalid_argument(env, "Expected an Int32Array of tokens");
+  }
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw_invalid_argument(env, "Expected an Int32Array of timesteps");
+  }
+  if (!info[3].IsBigInt()) throw_invalid_argument(env, "Expected a bigint seed");
+  const Napi::Int32Array token_array = info[1].As<Napi::Int32Array>();
+  const Napi::Int32Array timestep_array = info[2].As<Napi::Int32Array>();
+  if (token_array.ElementLength() != 4 * slots.size() || timestep_array.ElementLength() != slots.size()) {
+    throw_invalid_argument(env, "Expected 4 tokens and 1 timestep per slot (" + std::to_string(slots.size()) +
+                                    " slots) but received " + std::to_string(token_array.ElementLength()) +
+                                    " tokens and " + std::to_string(timestep_array.ElementLength()) + " timesteps");
+  }
+  bool lossless = false;
+  const uint64_t seed = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw_invalid_argument(env, "Expected a seed in [0, 2^64) but received " + info[3].ToString().Utf8Value());
+  // Tokens and timesteps are small: copy them so the caller may reuse its arrays at once.
+  std::vector<int32_t> tokens(token_array.Data(), token_array.Data() + token_array.ElementLength());
+  std::vector<int32_t> timesteps(timestep_array.Data(), timestep_array.Data() + timestep_array.ElementLength());
+  auto task = std::make_unique<DecodeTask>(env);
+  task->run = [this, slots, tokens = std::move(tokens), timesteps = std::move(timesteps), seed] {
+    return loaded_engine().decode(slots, tokens, timesteps, seed);
+  };
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  auto state = state_;
+  auto task = make_task(env, [state] {
+    // Free the engine and the mapping on the worker, after every call queued before dispose().
+    state->engine.reset();
+    state->weights.reset();
+  });
+  task->last = true;
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::model_info(const Napi::CallbackInfo& info) {
+  if (model_info_.IsEmpty()) return info.Env().Undefined();
+  return model_info_.Value();
+}
+
+Napi::Value NativeEngine::backend_name(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), state_->backend);
+}
+
+Napi::Value NativeEngine::is_disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+
+bool cpu_backend_built() { return create_cpu_engine != nullptr; }
+
+}  // namespace sctdiff
