@@ -1,0 +1,210 @@
+/**
+ * The native engine behind the {@link Engine} interface: validates arguments on the JS side,
+ * forwards frames zero-copy to the addon's worker thread, and turns the addon's coded errors
+ * into sct-diff's typed errors carrying the caller's stack (the native rejection's own stack
+ * would only show Promise internals).
+ */
+import {
+  BackendUnavailableError,
+  DisposedError,
+  InvalidArgumentError,
+  ModelLoadError,
+  NativeError,
+  SctDiffError,
+} from '../errors.js';
+import { validateFrame } from '../tracker/frame.js';
+import { loadNativeAddon, type NativeCrop, type NativeEngineHandle, type NativeFrame, type NativeModelInfo } from './loader.js';
+import type { CropParams, DecodeRequest, DecodeResult, Engine, Frame } from './types.js';
+
+/** Options of {@link openNativeEngine}. */
+export interface NativeEngineOptions {
+  /** Path of the `.safetensors` model file. */
+  model: string;
+  /** Backend compiled into the addon. Only 'cpu' today. */
+  backend: 'cpu';
+  /** Worker threads of the CPU backend; 0 means one per core. Default: 0. */
+  threads?: number;
+}
+
+const MAX_SEED = (1n << 64n) - 1n;
+
+/**
+ * Convert an addon rejection into a typed sct-diff error whose stack is `trace`'s (captured
+ * in the caller's synchronous frame before the first await).
+ */
+export function toTypedError(error: unknown, trace: Error): Error {
+  const coded = error as { code?: unknown; message?: unknown; file?: unknown; reason?: unknown };
+  const message = typeof coded?.message === 'string' ? coded.message : String(error);
+  let typed: Error;
+  if (error instanceof SctDiffError) {
+    typed = error;
+  } else {
+    switch (coded?.code) {
+      case 'ERR_MODEL_LOAD':
+        typed = new ModelLoadError(String(coded.file), String(coded.reason), { cause: error });
+        break;
+      case 'ERR_DISPOSED':
+        typed = new DisposedError('The engine');
+        break;
+      case 'ERR_INVALID_ARGUMENT':
+        typed = new InvalidArgumentError(message);
+        break;
+      case 'ERR_BACKEND_UNAVAILABLE':
+        typed = new BackendUnavailableError('cpu', message);
+        break;
+      default:
+        typed = new NativeError(`The native engine failed: ${message}`, { cause: error });
+    }
+  }
+  const callerFrames = (trace.stack ?? '').split('\n').slice(1).join('\n');
+  typed.stack = `${typed.name}: ${typed.message}\n${callerFrames}`;
+  return typed;
+}
+
+function requireInteger(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`Expected an integer in [${min}, ${max}] for ${what} but received ${String(value)}`);
+  }
+  return value;
+}
+
+function toNativeCrop(crop: CropParams, what: string): NativeCrop {
+  if (typeof crop !== 'object' || crop === null) {
+    throw new InvalidArgumentError(`Expected an object {x0, y0, side, outputSize} for ${what} but received ${String(crop)}`);
+  }
+  const limit = 2 ** 31 - 1;
+  return {
+    x0: requireInteger(crop.x0, `${what}.x0`, -limit, limit),
+    y0: requireInteger(crop.y0, `${what}.y0`, -limit, limit),
+    side: requireInteger(crop.side, `${what}.side`, 1, limit),
+    outputSize: requireInteger(crop.outputSize, `${what}.outputSize`, 1, 8192),
+  };
+}
+
+function toNativeFrame(frame: Frame, what: string): NativeFrame {
+  const checked = validateFrame(frame, what);
+  return { data: checked.data, width: checked.width, height: checked.height, stride: checked.stride, format: checked.format };
+}
+
+/**
+ * An {@link Engine} running in the native addon. Calls on one engine run one at a time in
+ * call order on the engine's own worker thread; two trackers may share one engine (their
+ * calls interleave), but each tracker serializes its own calls.
+ */
+export class NativeEngine implements Engine {
+  readonly backend: string;
+  readonly model: NativeModelInfo;
+  #handle: NativeEngineHandle;
+  #disposal: Promise<void> | undefined;
+
+  private constructor(handle: NativeEngineHandle, model: NativeModelInfo) {
+    this.#handle = handle;
+    this.backend = handle.backend;
+    this.model = Object.freeze({ ...model });
+  }
+
+  /**
+   * Load `options.model` into a new native engine (the file is read and validated on the
+   * engine's worker thread).
+   * @throws ModelLoadError when the file is missing, damaged or of another format version;
+   *   BackendUnavailableError when the addon or its CPU backend is not built.
+   */
+  static async open(options: NativeEngineOptions): Promise<NativeEngine> {
+    const trace = new Error();
+    if (typeof options.model !== 'string' || options.model.length === 0) {
+      throw new InvalidArgumentError(`Expected a non-empty model path but received ${String(options.model)}`);
+    }
+    const threads = requireInteger(options.threads ?? 0, 'threads', 0, 4096);
+    const addon = loadNativeAddon();
+    const handle = new addon.NativeEngine(options.model, options.backend, threads);
+    try {
+      const model = await handle.open();
+      return new NativeEngine(handle, model);
+    } catch (error) {
+      await handle.dispose();
+      throw toTypedError(error, trace);
+    }
+  }
+
+  async setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): Promise<void> {
+    const trace = new Error();
+    this.#throwIfDisposed(trace);
+    if (index !== 0 && index !== 1) {
+      throw new InvalidArgumentError(`Expected template index 0 or 1 but received ${String(index)}`);
+    }
+    const nativeFrame = toNativeFrame(frame, 'template frame');
+    const nativeCrop = toNativeCrop(crop, 'template crop');
+    try {
+      await this.#handle.setTemplate(index, nativeFrame, nativeCrop);
+    } catch (error) {
+      throw toTypedError(error, trace);
+    }
+  }
+
+  async encode(frames: Frame[], crops: CropParams[], slots: number[]): Promise<void> {
+    const trace = new Error();
+    this.#throwIfDisposed(trace);
+    if (!Array.isArray(frames) || !Array.isArray(crops) || !Array.isArray(slots)) {
+      throw new InvalidArgumentError('Expected arrays of frames, crops and slots');
+    }
+    if (crops.length !== frames.length || slots.length !== frames.length) {
+      throw new InvalidArgumentError(
+        `Expected as many crops and slots as frames (${frames.length}) but received ${crops.length} crops and ${slots.length} slots`,
+      );
+    }
+    const slotCount = 2 * this.model.clipLength;
+    const nativeFrames = frames.map((frame, i) => toNativeFrame(frame, `frames[${i}]`));
+    const nativeCrops = crops.map((crop, i) => toNativeCrop(crop, `crops[${i}]`));
+    const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
+    try {
+      await this.#handle.encode(nativeFrames, nativeCrops, nativeSlots);
+    } catch (error) {
+      throw toTypedError(error, trace);
+    }
+  }
+
+  async decode(request: DecodeRequest): Promise<DecodeResult> {
+    const trace = new Error();
+    this.#throwIfDisposed(trace);
+    const { slots, tokens, timesteps, seed } = request;
+    if (!Array.isArray(slots) || slots.length === 0 || slots.length > this.model.clipLength) {
+      throw new InvalidArgumentError(
+        `Expected 1 to ${this.model.clipLength} slots but received ${Array.isArray(slots) ? slots.length : String(slots)}`,
+      );
+    }
+    const slotCount = 2 * this.model.clipLength;
+    const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
+    if (!(tokens instanceof Int32Array) || tokens.length !== 4 * slots.length) {
+      throw new InvalidArgumentError(`Expected an Int32Array of ${4 * slots.length} tokens (4 per slot)`);
+    }
+    if (!(timesteps instanceof Int32Array) || timesteps.length !== slots.length) {
+      throw new InvalidArgumentError(`Expected an Int32Array of ${slots.length} timesteps (1 per slot)`);
+    }
+    const vocab = this.model.vocab;
+    tokens.forEach((token, i) => requireInteger(token, `tokens[${i}]`, 0, vocab - 1));
+    timesteps.forEach((t, i) => requireInteger(t, `timesteps[${i}]`, 0, this.model.diffusionSteps - 1));
+    if (typeof seed !== 'bigint' || seed < 0n || seed > MAX_SEED) {
+      throw new InvalidArgumentError(`Expected a bigint seed in [0, 2^64) but received ${String(seed)}`);
+    }
+    try {
+      return await this.#handle.decode(nativeSlots, tokens, timesteps, seed);
+    } catch (error) {
+      throw toTypedError(error, trace);
+    }
+  }
+
+  /** Join the worker thread and free the model. Idempotent; later calls reject with DisposedError. */
+  dispose(): Promise<void> {
+    this.#disposal ??= this.#handle.dispose();
+    return this.#disposal;
+  }
+
+  #throwIfDisposed(trace: Error): void {
+    if (this.#disposal !== undefined) throw toTypedError(new DisposedError('The engine'), trace);
+  }
+}
+
+/** Load a model into the native engine. See {@link NativeEngine.open}. */
+export function openNativeEngine(options: NativeEngineOptions): Promise<NativeEngine> {
+  return NativeEngine.open(options);
+}
