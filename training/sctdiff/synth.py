@@ -137,6 +137,9 @@ class Sprite:
         # Pixel i covers [i, i+1): the outline's extreme pixels extend to their far edges.
         outline = np.concatenate([pts, pts + np.array([1.0, 0.0], np.float32), pts + np.array([0.0, 1.0], np.float32),
                                   pts + 1.0])
+        # An affine map keeps the convex hull's extremes the shape's extremes, so the hull (tens of
+        # points instead of thousands) gives the same tight box for every frame, much faster.
+        outline = cv2.convexHull(outline).reshape(-1, 2).astype(np.float32)
         return Sprite(rgb=rgb, alpha=alpha, outline=outline)
 
     def recoloured(self, rng: np.random.Generator) -> "Sprite":
@@ -404,46 +407,49 @@ class SyntheticSequence:
 
     # -- pixels -------------------------------------------------------------------------------
 
-    def _paste(self, canvas: np.ndarray, sprite: Sprite, track: Track, i: int) -> None:
-        cfg = self.config
-        pts = self._sprite_quad(sprite, track, i)
-        x1, y1 = np.floor(pts.min(0)).astype(int) - 1
-        x2, y2 = np.ceil(pts.max(0)).astype(int) + 1
+    def _paste(self, canvas: np.ndarray, sprite: Sprite, track: Track, i: int, view: np.ndarray,
+               scale: float) -> None:
+        """Alpha-blend `sprite` at its pose in frame i; `view` maps frame to canvas pixels."""
+        out_h, out_w = canvas.shape[:2]
+        h, w = sprite.alpha.shape
+        m = _compose(view, track.matrix(i) @ np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]], np.float64))
+        pts = sprite.outline @ m[:, :2].T + m[:, 2]
+        x1, y1 = np.floor(pts.min(0)).astype(int) - 2
+        x2, y2 = np.ceil(pts.max(0)).astype(int) + 2
         x1, y1 = max(int(x1), 0), max(int(y1), 0)
-        x2, y2 = min(int(x2), cfg.width), min(int(y2), cfg.height)
+        x2, y2 = min(int(x2), out_w), min(int(y2), out_h)
         if x2 <= x1 or y2 <= y1:
             return
-        h, w = sprite.alpha.shape
-        m = track.matrix(i) @ np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]], np.float64)
         m[:, 2] -= (x1, y1)
-        size = (x2 - x1, y2 - y1)
-        rgba = sprite.rgba
-        warped = cv2.warpAffine(rgba, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        warped = cv2.warpAffine(sprite.rgba, m, (x2 - x1, y2 - y1), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT)
         if self.motion_blur and 0 < i:
-            dx = float(track.cx[i] - track.cx[i - 1])
-            dy = float(track.cy[i] - track.cy[i - 1])
+            dx = float(track.cx[i] - track.cx[i - 1]) * scale
+            dy = float(track.cy[i] - track.cy[i - 1]) * scale
             warped = _motion_blur(warped, dx, dy)
-        a = warped[..., 3:4] / 255.0
+        a = warped[..., 3:4] * np.float32(1.0 / 255.0)
         roi = canvas[y1:y2, x1:x2]
         roi *= 1.0 - a
         roi += warped[..., :3] * a
 
-    def frame(self, i: int) -> np.ndarray:
-        """Frame i as uint8 RGB [height, width, 3]."""
+    def _render(self, i: int, view: np.ndarray, out_w: int, out_h: int, scale: float) -> np.ndarray:
+        """Frame i seen through `view` (2x3, frame pixel index -> output pixel index), float32."""
         cfg = self.config
         if not 0 <= i < cfg.length:
             raise IndexError(f"Expected a frame index in [0, {cfg.length}) but received {i}")
-        canvas = cv2.warpAffine(self.background, self.camera[i], (cfg.width, cfg.height),
+        # Output pixel -> background pixel = camera(frame <- output).
+        to_background = _compose(self.camera[i], _invert(view))
+        canvas = cv2.warpAffine(self.background, to_background, (out_w, out_h),
                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT101)
         canvas = canvas.astype(np.float32)
         for sprite, track in self.distractors:
-            self._paste(canvas, sprite, track, i)
-        self._paste(canvas, self.target, self.target_track, i)
+            self._paste(canvas, sprite, track, i, view, scale)
+        self._paste(canvas, self.target, self.target_track, i, view, scale)
         for sprite, track in self.occluders:
-            self._paste(canvas, sprite, track, i)
+            self._paste(canvas, sprite, track, i, view, scale)
         canvas = canvas * self.gain[i].astype(np.float32) + np.float32(self.bias[i])
-        if self.blur_sigma[i] > 0.05:
-            canvas = cv2.GaussianBlur(canvas, (0, 0), float(self.blur_sigma[i]))
+        if self.blur_sigma[i] * scale > 0.05:
+            canvas = cv2.GaussianBlur(canvas, (0, 0), float(self.blur_sigma[i] * scale))
         if self.noise_sigma > 0:
             # cv2's generator is ~10x faster than numpy's here; reseeding per frame keeps frames
             # independent of render order (each DataLoader worker process has its own state).
@@ -451,7 +457,38 @@ class SyntheticSequence:
             noise = np.empty_like(canvas)
             cv2.randn(noise, 0.0, float(self.noise_sigma))
             canvas += noise
-        return np.clip(canvas, 0, 255, out=canvas).astype(np.uint8)
+        return np.clip(canvas, 0, 255, out=canvas)
+
+    def frame(self, i: int) -> np.ndarray:
+        """Frame i as uint8 RGB [height, width, 3]."""
+        cfg = self.config
+        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        return self._render(i, identity, cfg.width, cfg.height, 1.0).astype(np.uint8)
+
+    def crop(self, i: int, x0: int, y0: int, side: int, out: int) -> np.ndarray:
+        """uint8 [out, out, 3]: what `augment.crop_image(frame(i), x0, y0, side, out)` shows.
+
+        Rendered straight at the crop's resolution (no full frame), with the part outside
+        the frame black as the tracker's zero padding; this is what makes on-the-fly data
+        cheap. Pixel o of the output samples frame index x0 + (o + 0.5) side/out - 0.5, the
+        half-pixel-centre convention of cv2.resize.
+        """
+        cfg = self.config
+        s = out / side
+        view = np.array([[s, 0.0, s * (0.5 - x0) - 0.5], [0.0, s, s * (0.5 - y0) - 0.5]])
+        canvas = self._render(i, view, out, out, s)
+        inside = cv2.warpAffine(np.ones((cfg.height, cfg.width), np.float32), view, (out, out), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT)
+        return (canvas * inside[..., None]).astype(np.uint8)
+
+
+def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """2x3 affine a after b."""
+    return a[:, :2] @ b[:, :] + np.array([[0, 0, a[0, 2]], [0, 0, a[1, 2]]])
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(m.astype(np.float64))
 
 
 def _motion_blur(rgba: np.ndarray, dx: float, dy: float) -> np.ndarray:
