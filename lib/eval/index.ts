@@ -2,7 +2,7 @@
  * Evaluation toolkit: box metrics and benchmark protocols whose numbers match the got10k
  * toolkit and pytracking, plus readers and writers of the standard dataset layouts.
  */
-export type { EvaluatedSequence, ImageSize } from './types.js';
+export type { EvaluatedSequence } from './types.js';
 export * from './iou.js';
 export * from './center-error.js';
 export * from './numeric.js';

@@ -1,18 +1,12 @@
 /**
- * Shared types of the evaluation toolkit: one tracked sequence with its ground truth, and the
- * image size used by GOT-10k's bounded IoU.
+ * Shared types of the evaluation toolkit: one tracked sequence with its ground truth. Boxes
+ * are the package's {@link Box} (xywh, continuous pixels); image sizes are lib/io's
+ * {@link ImageSize}.
  */
 import type { Box } from '../geometry/box.js';
+import type { ImageSize } from '../io/image-size.js';
 
-export type { Box };
-
-/** Image size in pixels; GOT-10k clips both boxes to it before computing IoU. */
-export interface ImageSize {
-  /** Image width in pixels. */
-  width: number;
-  /** Image height in pixels. */
-  height: number;
-}
+export type { Box, ImageSize };
 
 /**
  * One sequence as the metrics see it: a predicted and a ground-truth box per frame, plus the
