@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './geometry/index.js';
 export * from './model/index.js';
 export * from './io/index.js';
+export * from './eval/index.js';
