@@ -74,6 +74,8 @@ export interface TestEngineOptions {
   maxError?: number;
   /** Override the score and error model. */
   estimate?: (ctx: EstimateContext) => TestEstimate;
+  /** Make every call take this long (ms), so overlapping calls would be caught. Default: 0. */
+  delayMs?: number;
 }
 
 /** One recorded engine call. */
@@ -123,6 +125,8 @@ export class TestEngine implements Engine {
   readonly #slots = new Map<number, { frameIndex: number; crop: CropParams; templateFrame: number }>();
   readonly #templates: [number, number] = [-1, -1];
   readonly #failures = new Map<Method, Error>();
+  readonly #delayMs: number;
+  #busy = false;
   #decodeCalls = 0;
   /** Number of dispose() calls. */
   disposeCount = 0;
@@ -132,6 +136,19 @@ export class TestEngine implements Engine {
     this.#groundTruth = options.groundTruth;
     this.#maxError = options.maxError ?? 0.05;
     this.#estimate = options.estimate;
+    this.#delayMs = options.delayMs ?? 0;
+  }
+
+  /** Run a call body, rejecting if another call is still running (the Engine contract forbids overlap). */
+  async #exclusive<T>(body: () => T): Promise<T> {
+    if (this.#busy) throw new NativeError('overlapping engine calls');
+    this.#busy = true;
+    try {
+      if (this.#delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
+      return body();
+    } finally {
+      this.#busy = false;
+    }
   }
 
   /** Make the next call of `method` reject with `error` (once). */
@@ -158,14 +175,26 @@ export class TestEngine implements Engine {
     }
   }
 
-  async setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): Promise<void> {
+  setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): Promise<void> {
+    return this.#exclusive(() => this.#setTemplate(index, frame, crop));
+  }
+
+  encode(frames: Frame[], crops: CropParams[], slots: number[]): Promise<void> {
+    return this.#exclusive(() => this.#encode(frames, crops, slots));
+  }
+
+  decode(request: DecodeRequest): Promise<DecodeResult> {
+    return this.#exclusive(() => this.#decode(request));
+  }
+
+  #setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): void {
     this.#maybeFail('setTemplate');
     const frameIndex = frameIndexOf(frame);
     this.calls.push({ method: 'setTemplate', index, frameIndex, crop: { ...crop } });
     this.#templates[index] = frameIndex;
   }
 
-  async encode(frames: Frame[], crops: CropParams[], slots: number[]): Promise<void> {
+  #encode(frames: Frame[], crops: CropParams[], slots: number[]): void {
     this.#maybeFail('encode');
     if (frames.length !== crops.length || frames.length !== slots.length) throw new NativeError('encode: length mismatch');
     const frameIndices = frames.map(frameIndexOf);
@@ -176,7 +205,7 @@ export class TestEngine implements Engine {
     });
   }
 
-  async decode(request: DecodeRequest): Promise<DecodeResult> {
+  #decode(request: DecodeRequest): DecodeResult {
     this.#maybeFail('decode');
     const n = request.slots.length;
     if (n < 1 || n > this.model.clipLength) throw new NativeError(`decode: ${n} slots, expected 1..${this.model.clipLength}`);
@@ -234,4 +263,22 @@ export class TestEngine implements Engine {
     this.disposeCount++;
     this.calls.push({ method: 'dispose' });
   }
+}
+
+/** Ground truth of a synthetic sequence on a 320×240 image: a box drifting right and down while growing. */
+export function syntheticTrajectory(frames: number): Box[] {
+  return Array.from({ length: frames }, (_, k) => ({
+    x: 60 + 4 * k + 8 * Math.sin(k / 4),
+    y: 50 + 2 * k,
+    width: 40 + 0.3 * k,
+    height: 30 + 0.2 * k,
+  }));
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  const inter = Math.max(0, w) * Math.max(0, h);
+  return inter / (a.width * a.height + b.width * b.height - inter);
 }
