@@ -36,6 +36,7 @@ struct CropParams {
 struct DecodeOutput {
   std::vector<int32_t> tokens;  // 4 per frame: x1, y1, x2, y2
   std::vector<float> scores;    // top-1 probability of each token
+  std::vector<float> logits;    // [frames, 6, vocab]; filled by debug_decode only
 };
 
 class WeightFile;  // weights.h
@@ -53,6 +54,17 @@ class Engine {
   // Decode a window: slots oldest first, 4 prior tokens and one timestep per frame.
   virtual DecodeOutput decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens,
                               const std::vector<int32_t>& timesteps, uint64_t seed) = 0;
+
+  // Parity checks and debugging (the binding exposes these as _debug* methods; see
+  // native/binding/NOTES.md). They validate like the methods above.
+  // The crop exactly as the encoder sees it: [3, output_size, output_size] float32, RGB,
+  // normalized, channels-first.
+  virtual std::vector<float> debug_preprocess(const FrameView& frame, const CropParams& crop) = 0;
+  // The encoder features stored in a slot: [Hs * Ws, D] float32 (row = raster position).
+  virtual std::vector<float> debug_features(int slot) = 0;
+  // decode() that also returns the logits [frames, 6, vocab] (all six slots of each frame).
+  virtual DecodeOutput debug_decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens,
+                                    const std::vector<int32_t>& timesteps, uint64_t seed) = 0;
 };
 
 // The CPU engine (native/cpu). `threads` <= 0 means one per core.

@@ -1,0 +1,232 @@
+#include "encoder.h"
+
+#include <cmath>
+#include <string>
+
+#include "network.h"
+
+namespace sctdiff {
+
+Encoder::Encoder(Backend* backend, const ModelConfig& config, const DeviceWeights& weights)
+    : backend_(backend), config_(config.encoder) {
+  const int P = config_.patch;
+  nz_ = (config_.template_size / P) * (config_.template_size / P);
+  nx_ = (config_.search_size / P) * (config_.search_size / P);
+  seq_ = 2 * nz_ + nx_;
+  patch_w_ = weights.get("encoder.patch_embed.weight");
+  patch_b_ = weights.get("encoder.patch_embed.bias");
+  pos_z_ = weights.get("encoder.pos_embed_z");
+  pos_x_ = weights.get("encoder.pos_embed_x");
+  type_ = weights.get("encoder.type_embed");
+  norm_w_ = weights.get("encoder.norm.weight");
+  norm_b_ = weights.get("encoder.norm.bias");
+  for (int i = 0; i < config_.depth; ++i) {
+    const std::string p = "encoder.blocks." + std::to_string(i) + ".";
+    blocks_.push_back(Block{weights.get(p + "norm1.weight"), weights.get(p + "norm1.bias"),
+                            weights.get(p + "attn.qkv.weight"), weights.get(p + "attn.qkv.bias"),
+                            weights.get(p + "attn.proj.weight"), weights.get(p + "attn.proj.bias"),
+                            weights.get(p + "norm2.weight"), weights.get(p + "norm2.bias"),
+                            weights.get(p + "mlp.fc1.weight"), weights.get(p + "mlp.fc1.bias"),
+                            weights.get(p + "mlp.fc2.weight"), weights.get(p + "mlp.fc2.bias")});
+  }
+  reserve(1);
+}
+
+void Encoder::reserve(int count) {
+  if (count <= capacity_) return;
+  const size_t rows = static_cast<size_t>(count) * seq_;
+  const size_t D = static_cast<size_t>(config_.dim), P = static_cast<size_t>(config_.patch);
+  patches_ = DeviceArray<float>(backend_, static_cast<size_t>(count) * nx_ * 3 * P * P);
+  tokens_ = DeviceArray<float>(backend_, rows * D);
+  normed_ = DeviceArray<float>(backend_, rows * D);
+  qkv_ = DeviceArray<float>(backend_, rows * 3 * D);
+  attn_ = DeviceArray<float>(backend_, rows * D);
+  hidden_ = DeviceArray<float>(backend_, rows * static_cast<size_t>(config_.mlp));
+  capacity_ = count;
+}
+
+void Encoder::embed_template(int index, const float* image, float* tokens) {
+  const int D = config_.dim, P = config_.patch;
+  const int64_t cols = 3LL * P * P;
+  PatchifyParams patchify;
+  patchify.batch = 1;
+  patchify.channels = 3;
+  patchify.height = patchify.width = config_.template_size;
+  patchify.patch = P;
+  patchify.in = image;
+  patchify.out = patches_.data();
+  backend_->patchify(patchify);
+
+  GemmParams embed;
+  embed.n = D;
+  embed.k = static_cast<int>(cols);
+  embed.a = patches_.data();
+  embed.a_layout = RowLayout::contiguous(nz_, cols);
+  embed.w = patch_w_;
+  embed.ldw = cols;
+  embed.bias = patch_b_;
+  embed.c = tokens;
+  embed.c_layout = RowLayout::contiguous(nz_, D);
+  backend_->gemm(embed);
+
+  AddRowsParams pos;
+  pos.dim = D;
+  pos.table = pos_z_;
+  pos.table_ld = D;
+  pos.out = tokens;
+  pos.out_layout = RowLayout::contiguous(nz_, D);
+  backend_->add_rows(pos);
+
+  AddRowsParams type = pos;
+  type.table = type_ + static_cast<int64_t>(index) * D;
+  type.table_ld = 0;
+  backend_->add_rows(type);
+}
+
+void Encoder::encode(int count, const float* search, const float* z0, const float* z1,
+                     const std::vector<float*>& outputs) {
+  if (count <= 0) return;
+  reserve(count);
+  const int D = config_.dim, P = config_.patch, L = seq_;
+  const int64_t cols = 3LL * P * P;
+  const int rows = count * L;
+  float* tokens = tokens_.data();
+  // Search tokens of frame b are rows [2Nz, L) of its group of L rows.
+  const RowLayout search_rows{count, nx_, D, static_cast<int64_t>(L) * D};
+  float* search_tokens = tokens + 2LL * nz_ * D;
+
+  PatchifyParams patchify;
+  patchify.batch = count;
+  patchify.channels = 3;
+  patchify.height = patchify.width = config_.search_size;
+  patchify.patch = P;
+  patchify.in = search;
+  patchify.out = patches_.data();
+  backend_->patchify(patchify);
+
+  GemmParams embed;
+  embed.n = D;
+  embed.k = static_cast<int>(cols);
+  embed.a = patches_.data();
+  embed.a_layout = RowLayout{count, nx_, cols, static_cast<int64_t>(nx_) * cols};
+  embed.w = patch_w_;
+  embed.ldw = cols;
+  embed.bias = patch_b_;
+  embed.c = search_tokens;
+  embed.c_layout = search_rows;
+  backend_->gemm(embed);
+
+  AddRowsParams pos;
+  pos.dim = D;
+  pos.table = pos_x_;
+  pos.table_ld = D;
+  pos.out = search_tokens;
+  pos.out_layout = search_rows;
+  backend_->add_rows(pos);
+  AddRowsParams type = pos;
+  type.table = type_ + 2LL * D;
+  type.table_ld = 0;
+  backend_->add_rows(type);
+
+  const size_t template_bytes = static_cast<size_t>(nz_) * D * sizeof(float);
+  for (int b = 0; b < count; ++b) {
+    backend_->copy(tokens + static_cast<int64_t>(b) * L * D, z0, template_bytes);
+    backend_->copy(tokens + (static_cast<int64_t>(b) * L + nz_) * D, z1, template_bytes);
+  }
+
+  const RowLayout all = RowLayout::contiguous(rows, D);
+  const int heads = config_.heads, head_dim = D / heads;
+  for (const Block& block : blocks_) {
+    LayerNormParams ln1;
+    ln1.dim = D;
+    ln1.x = tokens;
+    ln1.x_layout = all;
+    ln1.weight = block.norm1_w;
+    ln1.bias = block.norm1_b;
+    ln1.eps = config_.ln_eps;
+    ln1.out = normed_.data();
+    ln1.out_layout = all;
+    backend_->layer_norm(ln1);
+
+    GemmParams qkv;
+    qkv.n = 3 * D;
+    qkv.k = D;
+    qkv.a = normed_.data();
+    qkv.a_layout = all;
+    qkv.w = block.qkv_w;
+    qkv.ldw = D;
+    qkv.bias = block.qkv_b;
+    qkv.c = qkv_.data();
+    qkv.c_layout = RowLayout::contiguous(rows, 3 * D);
+    backend_->gemm(qkv);
+
+    AttentionParams attention;
+    attention.batch = count;
+    attention.seq = L;
+    attention.heads = heads;
+    attention.head_dim = head_dim;
+    attention.qkv = qkv_.data();
+    attention.out = attn_.data();
+    attention.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    backend_->attention(attention);
+
+    GemmParams proj;
+    proj.n = D;
+    proj.k = D;
+    proj.a = attn_.data();
+    proj.a_layout = all;
+    proj.w = block.proj_w;
+    proj.ldw = D;
+    proj.bias = block.proj_b;
+    proj.c = tokens;
+    proj.c_layout = all;
+    proj.beta = 1.0f;
+    backend_->gemm(proj);
+
+    LayerNormParams ln2 = ln1;
+    ln2.weight = block.norm2_w;
+    ln2.bias = block.norm2_b;
+    backend_->layer_norm(ln2);
+
+    GemmParams fc1;
+    fc1.n = config_.mlp;
+    fc1.k = D;
+    fc1.a = normed_.data();
+    fc1.a_layout = all;
+    fc1.w = block.fc1_w;
+    fc1.ldw = D;
+    fc1.bias = block.fc1_b;
+    fc1.act = Activation::kGelu;
+    fc1.c = hidden_.data();
+    fc1.c_layout = RowLayout::contiguous(rows, config_.mlp);
+    backend_->gemm(fc1);
+
+    GemmParams fc2;
+    fc2.n = D;
+    fc2.k = config_.mlp;
+    fc2.a = hidden_.data();
+    fc2.a_layout = RowLayout::contiguous(rows, config_.mlp);
+    fc2.w = block.fc2_w;
+    fc2.ldw = config_.mlp;
+    fc2.bias = block.fc2_b;
+    fc2.c = tokens;
+    fc2.c_layout = all;
+    fc2.beta = 1.0f;
+    backend_->gemm(fc2);
+  }
+
+  for (int b = 0; b < count; ++b) {
+    LayerNormParams norm;
+    norm.dim = D;
+    norm.x = search_tokens + static_cast<int64_t>(b) * L * D;
+    norm.x_layout = RowLayout::contiguous(nx_, D);
+    norm.weight = norm_w_;
+    norm.bias = norm_b_;
+    norm.eps = config_.ln_eps;
+    norm.out = outputs[static_cast<size_t>(b)];
+    norm.out_layout = RowLayout::contiguous(nx_, D);
+    backend_->layer_norm(norm);
+  }
+}
+
+}  // namespace sctdiff
