@@ -13,7 +13,14 @@ import {
   SctDiffError,
 } from '../errors.js';
 import { validateFrame } from '../tracker/frame.js';
-import { loadNativeAddon, type NativeCrop, type NativeEngineHandle, type NativeFrame, type NativeModelInfo } from './loader.js';
+import {
+  loadNativeAddon,
+  type NativeCrop,
+  type NativeEngineHandle,
+  type NativeFrame,
+  type NativeModelInfo,
+  type NativeModelInspection,
+} from './loader.js';
 import type { CropParams, DecodeRequest, DecodeResult, Engine, Frame } from './types.js';
 
 /** Options of {@link openNativeEngine}. */
@@ -207,4 +214,24 @@ export class NativeEngine implements Engine {
 /** Load a model into the native engine. See {@link NativeEngine.open}. */
 export function openNativeEngine(options: NativeEngineOptions): Promise<NativeEngine> {
   return NativeEngine.open(options);
+}
+
+/**
+ * Validate a weight file exactly as loading it would (format, version, config, every tensor's
+ * dtype, shape and extent) and describe it, without building an engine. Synchronous: only the
+ * header is read.
+ * @throws ModelLoadError naming the file and what is wrong with it; BackendUnavailableError
+ *   when the addon is not built.
+ */
+export function inspectModel(file: string): NativeModelInspection {
+  const trace = new Error();
+  if (typeof file !== 'string' || file.length === 0) {
+    throw new InvalidArgumentError(`Expected a non-empty model path but received ${String(file)}`);
+  }
+  const addon = loadNativeAddon();
+  try {
+    return addon.inspectModel(file);
+  } catch (error) {
+    throw toTypedError(error, trace);
+  }
 }
