@@ -64,6 +64,10 @@ class SampleConfig:
     p_gray: float = 0.05
     brightness: float = 0.2
     samples_per_sequence: int = 4
+    # Fraction of plain-diffusion samples whose t is drawn like a new frame's (near T) instead
+    # of U{0..T-1}. The paper samples t uniformly (0.0); inference only ever runs at t_new and
+    # t_refine, so a short training budget is better spent near them (docs/training.md).
+    high_t_fraction: float = 0.0
 
     @property
     def frames(self) -> int:
@@ -218,12 +222,18 @@ class TrackingSamples(Dataset):
     def _prior_and_timesteps(self, rng: np.random.Generator, gt: np.ndarray, frames: int, T: int, t_new: int,
                              t_refine: int) -> Tuple[np.ndarray, np.ndarray]:
         sc = self.sc
-        if sc.stage == 1:
-            return gt.copy(), np.full(frames, int(rng.integers(0, T)))
 
         def new_t(n: int) -> np.ndarray:
             exact = rng.random(n) < 0.5
             return np.where(exact, t_new, rng.integers(max(0, T - sc.new_spread), T, n))
+
+        def plain_t(n: int) -> np.ndarray:
+            if rng.random() < sc.high_t_fraction:
+                return np.full(n, int(new_t(1)[0]))
+            return np.full(n, int(rng.integers(0, T)))
+
+        if sc.stage == 1:
+            return gt.copy(), plain_t(frames)
 
         mode = rng.random()
         if mode < sc.p_refine:
@@ -237,7 +247,7 @@ class TrackingSamples(Dataset):
             return prior, t
         if mode < sc.p_refine + sc.p_cold:
             return gt.copy(), new_t(frames)
-        return gt.copy(), np.full(frames, int(rng.integers(0, T)))
+        return gt.copy(), plain_t(frames)
 
 
 class ResumableSampler(Sampler):

@@ -1,0 +1,123 @@
+"""Resumable training checkpoints, written atomically.
+
+A run may be stopped at any moment (a GPU lease ends, the machine is taken back) and go on
+later on a different machine. A checkpoint therefore holds everything the next step
+depends on: model, optimizer and LR-scheduler state, the step, the data position (index of
+the next training sample; samples are a pure function of their index), the random states
+of python, numpy and torch (CPU and, when present, CUDA), and the run's arguments.
+
+The file is a plain `torch.save` dict whose "model" and "config" entries are what
+training/export.py reads, so any checkpoint can be exported directly.
+
+Writes go to a temporary file in the same folder, are flushed and fsynced, then renamed
+over the target (`os.replace` is atomic on POSIX): a crash mid-write leaves the previous
+checkpoint intact, never a truncated one.
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+
+CHECKPOINT_VERSION = 1
+LAST = "last.pt"
+
+
+def rng_state() -> Dict[str, Any]:
+    """Every global random state training touches."""
+    state: Dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: Dict[str, Any]) -> None:
+    """Inverse of `rng_state`; CUDA states are restored only where the device count matches."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"].cpu() if hasattr(state["torch"], "cpu") else state["torch"])
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to `path` through a fsynced temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(buffer.getbuffer())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    # Persist the rename itself (the directory entry) as well.
+    try:
+        fd = os.open(str(path.parent), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, Any], optimizer: torch.optim.Optimizer,
+                    scheduler: Any, step: int, data_position: int, args: Dict[str, Any],
+                    metrics: Optional[Dict[str, float]] = None, keep_copy: bool = False) -> Path:
+    """Write out_dir/last.pt (and out_dir/step_<step>.pt when keep_copy); returns last.pt's path."""
+    state = {
+        "version": CHECKPOINT_VERSION,
+        "model": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()},
+        "config": config,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "step": step,
+        "data_position": data_position,
+        "rng": rng_state(),
+        "args": args,
+        "metrics": metrics or {},
+    }
+    last = Path(out_dir) / LAST
+    atomic_save(state, last)
+    if keep_copy:
+        atomic_save(state, Path(out_dir) / f"step_{step:07d}.pt")
+    return last
+
+
+def load_checkpoint(path: Path) -> Dict[str, Any]:
+    """Read a checkpoint onto the CPU (the caller moves tensors where they belong)."""
+    state = torch.load(str(path), map_location="cpu")
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"Expected a training checkpoint dict with a 'model' entry but received {type(state).__name__}")
+    return state
+
+
+def find_resume_path(resume: str, out_dir: Path) -> Optional[Path]:
+    """--resume value -> checkpoint path: "auto" = out_dir/last.pt if it exists, else the given path."""
+    if resume == "auto":
+        candidate = Path(out_dir) / LAST
+        return candidate if candidate.exists() else None
+    path = Path(resume)
+    if path.is_dir():
+        path = path / LAST
+    if not path.exists():
+        raise FileNotFoundError(f"Expected a checkpoint at {path} but received nothing there")
+    return path
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The underlying module of a torch.compile'd or DDP-wrapped model (state_dict names stay clean)."""
+    inner = getattr(model, "_orig_mod", model)
+    return getattr(inner, "module", inner)

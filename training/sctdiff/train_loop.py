@@ -1,0 +1,339 @@
+"""The training loop for both stages (CPU with torch 1.13, GPU with torch 2.x and bf16).
+
+One step: normalise the uint8 crops on the device, encode every search frame with the two
+templates (the encoder is per frame), decode the clip from the prior tokens noised to each
+frame's timestep (fresh Gaussian noise; the decoder applies the cosine schedule), and
+minimise CE + 2 SIoU on the predicted clean tokens.
+
+AdamW with a step decay (x `lr_drop_factor` at `lr_drop_at` of the run) after a linear
+warm-up; no weight decay on norms, biases, embedding tables and the Mamba A/D parameters.
+A checkpoint is written every `save_every_s` seconds, at the end, at `max_minutes`, and on
+SIGTERM/SIGINT, so a run can be cut off at any time and resumed (`resume`) elsewhere.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .checkpoint import find_resume_path, load_checkpoint, restore_rng_state, save_checkpoint, unwrap
+from .config import ModelConfig, get_config
+from .data import ResumableSampler, SampleConfig, TrackingSamples, images_to_tensor
+from .datasets import SyntheticSource, open_source
+from .losses import LossWeights, TokenGrid, tracking_loss
+from .model import build_model
+from .photos import PhotoLibrary
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run (saved in its checkpoints). Defaults suit tiny on one H100."""
+
+    out_dir: str = "runs/tiny-stage1"
+    stage: int = 1
+    model: str = "tiny"  # a named config or a path to a config JSON
+    steps: int = 6000
+    batch_size: int = 64
+    lr: float = 4e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    lr_drop_at: float = 0.8  # fraction of `steps`
+    lr_drop_factor: float = 0.1
+    grad_clip: float = 1.0
+    ce_weight: float = 1.0
+    siou_weight: float = 2.0
+    begin_end_weight: float = 0.1
+    sources: List[str] = field(default_factory=lambda: ["synthetic"])
+    source_weights: Optional[List[float]] = None
+    samples_per_sequence: int = 4
+    high_t_fraction: float = 0.0  # see SampleConfig.high_t_fraction (paper: 0, uniform t)
+    workers: int = 8
+    seed: int = 0
+    init_from: Optional[str] = None  # stage 2: the stage-1 checkpoint
+    resume: Optional[str] = None  # "auto", a checkpoint file or a run folder
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA
+    compile: bool = False  # torch.compile (torch >= 2 only)
+    save_every_s: float = 300.0
+    keep_every: int = 0  # also keep step_<n>.pt every n steps (0: never)
+    log_every: int = 20
+    eval_every: int = 500
+    eval_batches: int = 4
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time; 0: no limit
+    export_path: Optional[str] = None  # write a safetensors export at the end
+    photos: Optional[str] = None  # photo cache folder (default training/photos/cache)
+
+
+def resolve_model_config(name_or_path: str) -> ModelConfig:
+    if name_or_path.endswith(".json") or os.path.sep in name_or_path:
+        return ModelConfig.from_json(Path(name_or_path).read_text())
+    return get_config(name_or_path)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> List[Dict[str, Any]]:
+    """AdamW groups: decay only on matrices/conv kernels (not norms, biases, tables, Mamba A/D)."""
+    no_decay_names = ("pos_embed", "type_embed", "traj_embed", "head_bias", "pos2d", "pos1d", "temporal",
+                      "A_log", "A_b_log", ".D", ".D_b")
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if p.ndim < 2 or any(key in name for key in no_decay_names) or name.endswith(("D", "D_b")):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def lr_lambda_for(cfg: TrainConfig):
+    drop_step = int(cfg.lr_drop_at * cfg.steps)
+
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+        return warm * (cfg.lr_drop_factor if step >= drop_step else 1.0)
+
+    return factor
+
+
+def build_sources(cfg: TrainConfig, split: str, seed: int) -> List[Any]:
+    library = PhotoLibrary.load(split, cache_dir=Path(cfg.photos) if cfg.photos else None, seed=seed)
+    sources = []
+    for spec in cfg.sources:
+        if spec == "synthetic":
+            sources.append(SyntheticSource(library, seed=seed))
+        else:
+            sources.append(open_source(spec, library, seed))
+    return sources
+
+
+def _worker_init(_: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: ModelConfig, grid: TokenGrid,
+                 weights: LossWeights, device: torch.device, amp: bool,
+                 generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+    """One forward pass + loss on a collated batch (tensors already on `device`)."""
+    mean, std = mc.pixel.mean, mc.pixel.std
+    search = batch["search"]  # [B, N, Hs, Hs, 3] uint8
+    b, n = search.shape[:2]
+    t0 = images_to_tensor(batch["template0"], mean, std)
+    t1 = images_to_tensor(batch["template1"], mean, std)
+    x = images_to_tensor(search.flatten(0, 1), mean, std)
+    if n > 1:
+        t0 = t0.repeat_interleave(n, dim=0)
+        t1 = t1.repeat_interleave(n, dim=0)
+    noise = torch.randn((b, n, 4, mc.decoder.dim), device=device, generator=generator)
+    use_amp = amp and device.type == "cuda"
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+        features = model.encoder(t0, t1, x)
+        features = features.view(b, n, *features.shape[1:])
+        logits = model.decoder(features, batch["prior"], batch["timesteps"], noise)
+    out = tracking_loss(logits.float(), batch["target"], batch["valid"], grid, weights)
+    out["logits"] = logits.detach()
+    return out
+
+
+def box_iou_from_tokens(logits: torch.Tensor, target: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
+    """IoU of argmax-decoded boxes vs the target tokens' boxes, [B, N]."""
+    pred = logits[..., 1:5, : grid.coordinate_tokens].argmax(-1).double()
+    tgt = target[..., 1:5].double()
+    p = (pred + 0.5) / (grid.bins - 1) + grid.range_min
+    t = (tgt + 0.5) / (grid.bins - 1) + grid.range_min
+    iw = (torch.minimum(p[..., 2], t[..., 2]) - torch.maximum(p[..., 0], t[..., 0])).clamp(min=0)
+    ih = (torch.minimum(p[..., 3], t[..., 3]) - torch.maximum(p[..., 1], t[..., 1])).clamp(min=0)
+    inter = iw * ih
+    area = lambda c: (c[..., 2] - c[..., 0]).clamp(min=0) * (c[..., 3] - c[..., 1]).clamp(min=0)  # noqa: E731
+    return inter / (area(p) + area(t) - inter + 1e-12)
+
+
+def to_device(batch: Dict[str, Any], device: torch.device) -> Dict[str, torch.Tensor]:
+    out = {}
+    for k, v in batch.items():
+        t = torch.as_tensor(v) if not isinstance(v, torch.Tensor) else v
+        out[k] = t.to(device, non_blocking=True)
+    return out
+
+
+class Trainer:
+    """Holds the model, optimizer, data and bookkeeping of one run."""
+
+    def __init__(self, cfg: TrainConfig, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.device = pick_device(cfg.device)
+        self.out_dir = Path(cfg.out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % (2 ** 32))
+
+        resume_path = find_resume_path(cfg.resume, self.out_dir) if cfg.resume else None
+        state = load_checkpoint(resume_path) if resume_path else None
+        if state is not None:
+            self.mc = ModelConfig.from_dict(state["config"])
+        else:
+            self.mc = resolve_model_config(cfg.model)
+        self.grid = TokenGrid.from_config(self.mc.tokens)
+        self.weights = LossWeights(ce=cfg.ce_weight, siou=cfg.siou_weight, begin_end=cfg.begin_end_weight)
+
+        self.model = build_model(self.mc, seed=cfg.seed).to(self.device)
+        if state is None and cfg.init_from:
+            init = load_checkpoint(Path(cfg.init_from))
+            unwrap(self.model).load_state_dict(init["model"], strict=True)
+            self.log(f"initialised from {cfg.init_from} (step {init.get('step')}, stage {init.get('args', {}).get('stage')})")
+        self.optimizer = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda_for(cfg))
+        self.step = 0
+        self.data_position = 0
+        if state is not None:
+            unwrap(self.model).load_state_dict(state["model"], strict=True)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.step = int(state["step"])
+            self.data_position = int(state["data_position"])
+            restore_rng_state(state["rng"])
+            self.log(f"resumed from {resume_path} at step {self.step} (sample {self.data_position})")
+        self.train_model = self.model
+        if cfg.compile and hasattr(torch, "compile") and self.device.type == "cuda":
+            self.train_model = torch.compile(self.model)
+
+        sample_cfg = SampleConfig(stage=cfg.stage, clip_len=self.mc.decoder.clip_len,
+                                  samples_per_sequence=cfg.samples_per_sequence,
+                                  high_t_fraction=cfg.high_t_fraction)
+        self.dataset = TrackingSamples(build_sources(cfg, "train", cfg.seed), cfg.source_weights, self.mc,
+                                       sample_cfg, seed=cfg.seed)
+        # Validation: the same sampler on held-out photos, fixed indices.
+        self.val_dataset = TrackingSamples([SyntheticSource(PhotoLibrary.load(
+            "val", cache_dir=Path(cfg.photos) if cfg.photos else None, seed=cfg.seed + 1), seed=10_007)], None,
+            self.mc, sample_cfg, seed=10_007)
+        self._stop = False
+
+    def loader(self) -> DataLoader:
+        cfg = self.cfg
+        remaining = max(0, cfg.steps - self.step) * cfg.batch_size
+        kwargs: Dict[str, Any] = {}
+        if cfg.workers > 0:
+            kwargs.update(worker_init_fn=_worker_init, persistent_workers=False, prefetch_factor=4)
+        return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=ResumableSampler(self.data_position, remaining),
+                          num_workers=cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True, **kwargs)
+
+    def _request_stop(self, signum, _frame) -> None:
+        self.log(f"signal {signum}: saving a checkpoint and stopping")
+        self._stop = True
+
+    def save(self, metrics: Optional[Dict[str, float]] = None) -> Path:
+        keep = bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0
+        return save_checkpoint(self.out_dir, model=self.model, config=self.mc.to_dict(), optimizer=self.optimizer,
+                               scheduler=self.scheduler, step=self.step, data_position=self.data_position,
+                               args=asdict(self.cfg), metrics=metrics, keep_copy=keep)
+
+    @torch.no_grad()
+    def evaluate(self) -> Dict[str, float]:
+        """Held-out loss, token accuracy, and mean IoU of single-step predictions from pure noise (t_new)."""
+        self.model.eval()
+        totals: Dict[str, float] = {"val_loss": 0.0, "val_iou_t_new": 0.0, "val_token_accuracy": 0.0}
+        n = max(1, self.cfg.eval_batches)
+        bs = min(self.cfg.batch_size, 32)
+        gen = torch.Generator(device=self.device).manual_seed(1234)
+        for b in range(n):
+            items = [self.val_dataset[b * bs + i] for i in range(bs)]
+            batch = {k: torch.as_tensor(np.stack([it[k] for it in items])) for k in items[0]}
+            batch = to_device(batch, self.device)
+            batch["timesteps"] = torch.full_like(batch["timesteps"], self.mc.diffusion.t_new)
+            out = forward_loss(self.model, batch, self.mc, self.grid, self.weights, self.device, self.cfg.amp, gen)
+            iou = box_iou_from_tokens(out["logits"].float(), batch["target"], self.grid)
+            valid = batch["valid"].float()
+            totals["val_loss"] += out["loss"].item() / n
+            totals["val_token_accuracy"] += out["token_accuracy"].item() / n
+            totals["val_iou_t_new"] += ((iou * valid).sum() / valid.sum().clamp(min=1)).item() / n
+        self.model.train()
+        return totals
+
+    def write_log(self, record: Dict[str, Any]) -> None:
+        line = json.dumps(record)
+        self.log(line)
+        with open(self.out_dir / "log.jsonl", "a") as handle:
+            handle.write(line + "\n")
+
+    def run(self) -> Dict[str, float]:
+        cfg = self.cfg
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        for s in previous:
+            signal.signal(s, self._request_stop)
+        started = time.time()
+        last_save = started
+        last_log = started
+        metrics: Dict[str, float] = {}
+        window: Dict[str, float] = {}
+        window_steps = 0
+        self.model.train()
+        try:
+            for batch in self.loader():
+                if self.step >= cfg.steps or self._stop:
+                    break
+                batch = to_device(batch, self.device)
+                out = forward_loss(self.train_model, batch, self.mc, self.grid, self.weights, self.device, cfg.amp)
+                self.optimizer.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                self.data_position += cfg.batch_size
+                for k in ("loss", "ce", "siou", "token_accuracy"):
+                    window[k] = window.get(k, 0.0) + float(out[k].detach())
+                window["grad_norm"] = window.get("grad_norm", 0.0) + float(grad_norm)
+                window_steps += 1
+                now = time.time()
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    metrics = {k: v / window_steps for k, v in window.items()}
+                    rate = window_steps * cfg.batch_size / max(now - last_log, 1e-9)
+                    self.write_log({"step": self.step, **{k: round(v, 5) for k, v in metrics.items()},
+                                    "lr": self.scheduler.get_last_lr()[0], "samples_per_s": round(rate, 1),
+                                    "elapsed_min": round((now - started) / 60, 2)})
+                    window, window_steps, last_log = {}, 0, now
+                if cfg.eval_every and self.step % cfg.eval_every == 0:
+                    self.write_log({"step": self.step, **{k: round(v, 5) for k, v in self.evaluate().items()}})
+                out_of_time = cfg.max_minutes > 0 and now - started > cfg.max_minutes * 60
+                if now - last_save > cfg.save_every_s or (cfg.keep_every and self.step % cfg.keep_every == 0):
+                    self.save(metrics)
+                    last_save = now
+                if out_of_time:
+                    self.log(f"time budget of {cfg.max_minutes} min reached at step {self.step}")
+                    break
+        finally:
+            path = self.save(metrics)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        self.log(f"checkpoint: {path} (step {self.step})")
+        if cfg.export_path and self.step >= cfg.steps:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from export import export_state  # training/export.py
+
+            export_state(unwrap(self.model).cpu(), cfg.export_path)
+            self.log(f"exported {cfg.export_path}")
+        return metrics
+
+
+def train(cfg: TrainConfig, log=print) -> Dict[str, float]:
+    """Build a Trainer and run it to `cfg.steps` (or a stop signal / the time budget)."""
+    return Trainer(cfg, log).run()
+
