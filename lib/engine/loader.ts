@@ -99,14 +99,15 @@ export function loadNativeAddon(): NativeAddon {
       const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
       cached = { addon: nodeGypBuild(PACKAGE_ROOT) as NativeAddon };
     } catch (error) {
-      cached = { error: addonMissingError(error) };
+      cached = { error: addonUnavailableError(error) };
     }
   }
   if ('error' in cached) throw cached.error;
   return cached.addon;
 }
 
-function addonMissingError(cause: unknown): BackendUnavailableError {
+/** The error thrown when the addon cannot be loaded: what went wrong and how to build it. */
+export function addonUnavailableError(cause: unknown): BackendUnavailableError {
   const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
   const error = new BackendUnavailableError(
     'cpu',
