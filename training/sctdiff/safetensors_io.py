@@ -20,7 +20,7 @@ import torch
 DTYPES = {
     "F32": (np.dtype("<f4"), torch.float32),
     "F16": (np.dtype("<f2"), torch.float16),
-    "BF16": (np.dtype("<u2"), torch.bfloat16),  # numpy has no bfloat16: moved as raw uint16
+    "BF16": (np.dtype("<i2"), torch.bfloat16),  # numpy has no bfloat16: moved as raw 16-bit words
     "F64": (np.dtype("<f8"), torch.float64),
     "I64": (np.dtype("<i8"), torch.int64),
     "I32": (np.dtype("<i4"), torch.int32),
