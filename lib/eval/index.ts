@@ -12,3 +12,4 @@ export * from './lasot.js';
 export * from './pytracking.js';
 export * from './evaluate.js';
 export { validateSequence, validateSequences, type GroundTruthRules } from './validate.js';
+export * from './datasets/index.js';

@@ -1,0 +1,8 @@
+/** Dataset readers (GOT-10k, LaSOT, TrackingNet, OTB) and result writers in each benchmark's layout. */
+export * from './annotation-file.js';
+export type { DatasetSequence } from './dataset-sequence.js';
+export * from './got10k.js';
+export * from './lasot.js';
+export * from './trackingnet.js';
+export * from './otb.js';
+export * from './result-writers.js';
