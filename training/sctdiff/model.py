@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 from .config import DecoderConfig, EncoderConfig, ModelConfig
 from .noise import trajectory_noise
@@ -134,7 +135,9 @@ class BiMamba(nn.Module):
         super().__init__()
         d, inner, rank, state = cfg.dim, cfg.inner, cfg.dt_rank, cfg.d_state
         self.inner, self.rank, self.state = inner, rank, state
-        self.scan_mode = "chunked"
+        # "auto": chunked on the GPU (fewer, larger kernels), sequential on the CPU (faster
+        # there for these short sequences); "sequential" / "chunked" force one form.
+        self.scan_mode = "auto"
         self.in_proj = nn.Linear(d, 2 * inner, bias=False)
         self.out_proj = nn.Linear(inner, d, bias=False)
         for suffix in ("", "_b"):
@@ -161,7 +164,11 @@ class BiMamba(nn.Module):
         dt_low, B_in, C_in = torch.split(x_proj(xc), [self.rank, self.state, self.state], dim=-1)
         dt = F.softplus(dt_proj(dt_low))  # bias inside the softplus; threshold 20 as in torch
         A = -torch.exp(A_log.float())
-        return selective_scan(xc, dt, A, B_in, C_in, D, z, mode=self.scan_mode)
+        mode = self.scan_mode
+        if mode == "auto":
+            mode = "chunked" if x.is_cuda else "sequential"
+        # The scan always runs in float32 (as Mamba's reference does), also under bf16 autocast.
+        return selective_scan(xc.float(), dt.float(), A, B_in.float(), C_in.float(), D.float(), z.float(), mode=mode)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         x, z = self.in_proj(hidden).chunk(2, dim=-1)
@@ -247,6 +254,9 @@ class Decoder(nn.Module):
         self.time_embed = TimeEmbed(dc.dim)
         self.blocks = nn.ModuleList([DiffusionBlock(dc, cfg.encoder.dim) for _ in range(dc.blocks)])
         self.norm_f = RMSNorm(dc.dim, dc.rms_eps)
+        # Recompute each block in the backward pass instead of storing its scan states
+        # (the [B, L, E, d_state] tensors dominate training memory). Off by default.
+        self.checkpoint_blocks = False
         abar = alphas_cumprod(cfg.diffusion.T, cfg.diffusion.s)
         # float64 square roots cast once to float32 (engines do the same); not weights.
         self.register_buffer("signal_scale", torch.from_numpy(np.sqrt(abar)).float(), persistent=False)
@@ -278,7 +288,10 @@ class Decoder(nn.Module):
         V = (self.pos2d[None] + self.temporal[:frames, None, :]).expand(batch, -1, -1, -1)
         features_cdhw = features.permute(0, 4, 1, 2, 3)
         for block in self.blocks:
-            V, S = block(V, S, features_cdhw)
+            if self.checkpoint_blocks and torch.is_grad_enabled():
+                V, S = torch.utils.checkpoint.checkpoint(block, V, S, features_cdhw, use_reentrant=False)
+            else:
+                V, S = block(V, S, features_cdhw)
         return F.linear(self.norm_f(S), self.traj_embed.weight, self.head_bias)
 
 
@@ -302,7 +315,8 @@ class SCTDiff(nn.Module):
         self.decoder = Decoder(cfg)
 
     def set_scan_mode(self, mode: str) -> None:
-        """"sequential" (the definition) or "chunked" (default, faster)."""
+        """"sequential" (the definition), "chunked" (same result, parallel) or "auto" (default:
+        chunked on CUDA tensors, sequential on the CPU)."""
         for module in self.modules():
             if isinstance(module, BiMamba):
                 module.scan_mode = mode

@@ -183,3 +183,17 @@ def test_every_parameter_receives_gradient():
 def test_too_many_frames_is_rejected(model):
     with pytest.raises(ValueError, match="Expected at most 6 frames"):
         model.decode(random_features(7), np.zeros((7, 4), dtype=np.int64), [999] * 7, 0)
+
+
+def test_block_checkpointing_gives_the_same_gradients():
+    grads = []
+    for checkpointing in (False, True):
+        model = build_model(micro_config(), seed=1)
+        model.decoder.checkpoint_blocks = checkpointing
+        feats = random_features(2, seed=4)[None].requires_grad_(True)
+        logits = model.decoder(feats, torch.tensor([[[1, 2, 3, 4], [5, 6, 7, 8]]]), torch.tensor([[3, 700]]),
+                               torch.ones(1, 2, 4, 32))
+        logits.square().mean().backward()
+        grads.append([feats.grad] + [p.grad for p in model.decoder.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
