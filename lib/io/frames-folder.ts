@@ -4,7 +4,7 @@
  * list over stdin), not one process per image.
  */
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { FrameSizeMismatchError, IoError } from './errors.js';
 import { readImageSize } from './image-size.js';
@@ -68,22 +68,35 @@ export async function openFrameFolder(path: string): Promise<FrameFolderSource> 
   if (names.length === 0) {
     throw new IoError(`Expected image files (${FRAME_IMAGE_EXTENSIONS.join(', ')}) in the frames folder "${path}" but received none`, { path });
   }
-  const files = sortFrameNames(names).map((name) => join(folder, name));
-  const first = await readImageSize(files[0] as string);
+  return openFrameFiles(sortFrameNames(names).map((name) => join(folder, name)), path);
+}
+
+/**
+ * Open an explicit list of image files as frames, in the given order (datasets whose
+ * sequences use a range of a folder's images). Sizes are checked as in {@link openFrameFolder}.
+ * @param name - What to call the sequence in messages. Default: the first file's folder.
+ * @throws FrameSizeMismatchError; IoError for an empty list or an unreadable image.
+ */
+export async function openFrameFiles(fileList: readonly string[], name?: string): Promise<FrameFolderSource> {
+  const files = fileList.map((file) => resolve(file));
+  const first = files[0];
+  if (first === undefined) throw new IoError(`Expected at least one image file for ${name ?? 'the frame list'} but received none`);
+  const path = name ?? dirname(first);
+  const firstSize = await readImageSize(first);
   for (const file of files.slice(1)) {
     const size = await readImageSize(file);
-    if (size.width !== first.width || size.height !== first.height) throw new FrameSizeMismatchError(file, first, size);
+    if (size.width !== firstSize.width || size.height !== firstSize.height) throw new FrameSizeMismatchError(file, firstSize, size);
   }
   return {
     path,
     files,
-    info: { width: first.width, height: first.height, fps: undefined, frameCount: files.length },
+    info: { width: firstSize.width, height: firstSize.height, fps: undefined, frameCount: files.length },
     [Symbol.asyncIterator]: () =>
       decodeRawFrames({
         inputArgs: ['-xerror', '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,pipe', '-i', 'pipe:0'],
-        width: first.width,
-        height: first.height,
-        what: `frames folder "${path}"`,
+        width: firstSize.width,
+        height: firstSize.height,
+        what: `frames of "${path}"`,
         path,
         feed: (stdin, signal) => writeAll(stdin, files, signal),
       }),

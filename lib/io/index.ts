@@ -7,6 +7,7 @@ export * from './open-frames.js';
 export * from './image-size.js';
 export * from './video-writer.js';
 export * from './draw.js';
+export * from './font.js';
 export * from './mat.js';
 export * from './png.js';
 export * from './safetensors-header.js';

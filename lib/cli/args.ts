@@ -1,0 +1,78 @@
+/** Parsing of option values of the `sct-diff` command, each failure a {@link UsageError}. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Box } from '../geometry/box.js';
+import { UsageError } from './usage-error.js';
+
+/** Options as util.parseArgs returns them. */
+export type ParsedValues = Record<string, string | boolean | undefined>;
+
+/**
+ * util.parseArgs in strict mode, its errors turned into UsageErrors of `command`.
+ * @returns The option values and positionals.
+ */
+export function parseCommandLine(command: string, argv: string[], options: NonNullable<ParseArgsConfig['options']>): { values: ParsedValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as ParsedValues, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), command);
+  }
+}
+
+/**
+ * Parse "x,y,w,h" (pixels, top-left corner and size).
+ * @throws UsageError, e.g. "Expected a finite positive width in --box but received -3".
+ */
+export function parseBoxOption(text: string, command: string): Box {
+  const parts = text.split(',').map((part) => part.trim());
+  if (parts.length !== 4 || parts.some((part) => part === '')) {
+    throw new UsageError(`Expected --box as four comma-separated numbers x,y,w,h but received "${text}"`, command);
+  }
+  const [x, y, width, height] = parts.map(Number) as [number, number, number, number];
+  const fields: Array<[string, number, boolean]> = [['x', x, false], ['y', y, false], ['width', width, true], ['height', height, true]];
+  for (const [name, value, positive] of fields) {
+    if (!Number.isFinite(value) || (positive && value <= 0)) {
+      throw new UsageError(`Expected a finite ${positive ? 'positive ' : ''}${name} in --box but received ${parts[fields.findIndex((f) => f[0] === name)]}`, command);
+    }
+  }
+  return { x, y, width, height };
+}
+
+/**
+ * Parse an integer option within [min, max].
+ * @throws UsageError, e.g. "Expected an integer of at least 1 for --stride but received 0".
+ */
+export function parseIntegerOption(text: string | undefined, name: string, command: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[-+]?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`Expected an integer ${range} for --${name} but received "${text}"`, command);
+  }
+  return value;
+}
+
+/**
+ * Parse a finite positive number option.
+ * @throws UsageError.
+ */
+export function parsePositiveNumberOption(text: string | undefined, name: string, command: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`Expected a finite positive number for --${name} but received "${text}"`, command);
+  }
+  return value;
+}
+
+/**
+ * Check that `text` is one of `choices`.
+ * @throws UsageError, e.g. "Expected --device to be one of auto, cpu, cuda but received "gpu"".
+ */
+export function parseChoiceOption<T extends string>(text: string | undefined, name: string, command: string, choices: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UsageError(`Expected --${name} to be one of ${choices.join(', ')} but received "${text}"`, command);
+  }
+  return text as T;
+}

@@ -1,0 +1,173 @@
+/**
+ * `sct-diff track <video | frames-folder> --box x,y,w,h`: follow the object, write the boxes
+ * as JSON and/or an annotated video whose every frame shows the box's final (revised) value.
+ */
+import { writeFileAtomic } from '../atomic-file.js';
+import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption } from '../args.js';
+import type { CommandContext } from '../context.js';
+import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
+import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
+import { Progress } from '../progress.js';
+import { UsageError } from '../usage-error.js';
+import { boxIntersectsImage, type Box } from '../../geometry/box.js';
+import { drawBox } from '../../io/draw.js';
+import { openFrames } from '../../io/open-frames.js';
+import { readSafetensorsHeader } from '../../io/safetensors-header.js';
+import { VideoWriter } from '../../io/video-writer.js';
+import type { DeviceOption } from '../../engine/create.js';
+
+/** Help text of `sct-diff track`. */
+export const TRACK_HELP = `Usage: sct-diff track <video | frames-folder> --box x,y,w,h [options]
+
+Follow one object through a video file (anything ffmpeg reads) or a folder of numbered
+images (.jpg, .jpeg, .png, .bmp). The box is the object in the first frame, in pixels:
+left, top, width, height.
+
+Options:
+  --box x,y,w,h        Target in the first frame (required).
+  --out FILE           Write an annotated video (.mp4, .m4v, .mov, .mkv, .avi) showing each
+                       frame's final box and score.
+  --json FILE          Write per-frame boxes: [{"frame", "box": [x,y,w,h], "score",
+                       "revised"}]; "revised" is true when a later window changed the box.
+  --model FILE         Model (.safetensors). Default: the package's bundled model.
+  --device NAME        auto | cpu | cuda. Default: auto (CUDA when available, else CPU).
+  --threads N          CPU threads, 0 = one per core. Default: 0.
+  --stride N           Frames the window slides by (1 … clip length). Default: 3.
+  --fps N              Frame rate of --out. Default: the input's, else 30.
+  --quiet              No progress output.
+  -h, --help           Show this help.
+
+Without --out and --json the boxes are printed to stdout as JSON.
+Exit status: 0 success, 1 runtime failure (unreadable input, model, engine), 2 usage error
+(bad options, a box that does not overlap the first frame).
+`;
+
+const OPTIONS = {
+  box: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'string' },
+  model: { type: 'string' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  stride: { type: 'string' },
+  fps: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** One line of the --json output. */
+export interface TrackJsonEntry {
+  /** Frame index, 0 = first frame. */
+  frame: number;
+  /** [x, y, width, height] in pixels. */
+  box: [number, number, number, number];
+  /** Confidence 0..1 (1 for the given first box). */
+  score: number;
+  /** Whether a later window changed this frame's box after it was first reported. */
+  revised: boolean;
+}
+
+function describeBox(b: Box): string {
+  return `${b.x},${b.y},${b.width},${b.height}`;
+}
+
+/** Run `sct-diff track`; returns the exit status. */
+export async function trackCommand({ argv, io, deps }: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandLine('track', argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(TRACK_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`Expected one video file or frames folder but received ${positionals.length === 0 ? 'none' : positionals.length}`, 'track');
+  }
+  const input = positionals[0] as string;
+  if (typeof values.box !== 'string') throw new UsageError('Expected --box x,y,w,h (the target in the first frame) but received none', 'track');
+  const box = parseBoxOption(values.box, 'track');
+  const device: DeviceOption = parseChoiceOption(values.device as string | undefined, 'device', 'track', ['auto', 'cpu', 'cuda'] as const) ?? 'auto';
+  const threads = parseIntegerOption(values.threads as string | undefined, 'threads', 'track', 0) ?? 0;
+  const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'track', 1);
+  const fpsOption = parsePositiveNumberOption(values.fps as string | undefined, 'fps', 'track');
+  const outPath = values.out as string | undefined;
+  const jsonPath = values.json as string | undefined;
+  const modelPath = values.model as string | undefined;
+
+  const source = await openFrames(input);
+  const { width, height } = source.info;
+  if (!boxIntersectsImage(box, width, height)) {
+    throw new UsageError(`Expected --box to overlap the ${width}x${height} first frame but received ${describeBox(box)}`, 'track');
+  }
+  // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
+  if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
+
+  const tracker: CliTracker = await deps.createTracker({ model: modelPath, device, threads, stride });
+  let writer: VideoWriter | undefined;
+  try {
+    if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
+    const progress = new Progress(io.stderr, { label: 'track', ...(source.info.frameCount === undefined ? {} : { total: source.info.frameCount }), quiet: values.quiet === true });
+    const latest = new Map<number, CliTrackedFrame>();
+    const revisedFrames = new Set<number>();
+    // Frames leave the queue only once no later window can revise them.
+    const queue = new FrameDelayQueue(writer ? tracker.model.clipLength : 0);
+    const emit = async (released: DelayedFrame[]): Promise<void> => {
+      if (!writer) return;
+      for (const { index, frame } of released) {
+        const estimate = latest.get(index);
+        if (estimate) drawBox(frame, estimate.box, { thickness: Math.max(2, Math.round(Math.min(width, height) / 200)), label: estimate.score.toFixed(2) });
+        await writer.write(frame);
+      }
+    };
+
+    let index = 0;
+    for await (const frame of source) {
+      if (index === 0) {
+        await tracker.init(frame, box);
+        latest.set(0, { frameIndex: 0, box, score: 1 });
+      } else {
+        const result = await tracker.track(frame);
+        latest.set(result.frameIndex, { frameIndex: result.frameIndex, box: result.box, score: result.score });
+        for (const revision of result.revised) {
+          latest.set(revision.frameIndex, revision);
+          revisedFrames.add(revision.frameIndex);
+        }
+      }
+      await emit(queue.push(index, frame));
+      index++;
+      progress.tick();
+    }
+    if (index === 0) throw new UsageError(`Expected at least one frame in "${input}" but received none`, 'track');
+    const final = await tracker.finish();
+    for (const estimate of final) {
+      const before = latest.get(estimate.frameIndex);
+      if (before && (before.box.x !== estimate.box.x || before.box.y !== estimate.box.y || before.box.width !== estimate.box.width || before.box.height !== estimate.box.height)) {
+        revisedFrames.add(estimate.frameIndex);
+      }
+      latest.set(estimate.frameIndex, estimate);
+    }
+    await emit(queue.drain());
+    progress.end();
+    if (writer) {
+      await writer.close();
+      writer = undefined;
+    }
+    const entries: TrackJsonEntry[] = final.map((e) => ({
+      frame: e.frameIndex,
+      box: [e.box.x, e.box.y, e.box.width, e.box.height],
+      score: e.score,
+      revised: revisedFrames.has(e.frameIndex),
+    }));
+    const json = `${JSON.stringify(entries, null, 1)}\n`;
+    if (jsonPath !== undefined) await writeFileAtomic(jsonPath, json);
+    if (outPath === undefined && jsonPath === undefined) io.stdout.write(json);
+    else {
+      io.stdout.write(
+        `Tracked ${final.length} frames on ${tracker.backend} at ${progress.rate.toFixed(1)} fps; ${revisedFrames.size} boxes revised.` +
+          `${outPath ? ` Video: ${outPath}.` : ''}${jsonPath ? ` Boxes: ${jsonPath}.` : ''}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await writer?.abort();
+    await tracker.dispose();
+  }
+}
