@@ -281,6 +281,7 @@ class Decoder(nn.Module):
                 noise: torch.Tensor) -> torch.Tensor:
         """features [B, N, Hs, Ws, D], tokens [B, N, 4] int, t [B, N] int, noise [B, N, 4, d]
         -> logits [B, N, 6, vocab]."""
+        tokens, timesteps = tokens.long(), timesteps.long()  # int32 indices fail on torch 1.13
         batch, frames = tokens.shape[:2]
         if frames > self.cfg.decoder.clip_len:
             raise ValueError(f"Expected at most {self.cfg.decoder.clip_len} frames but received {frames}")

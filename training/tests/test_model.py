@@ -197,3 +197,16 @@ def test_block_checkpointing_gives_the_same_gradients():
         grads.append([feats.grad] + [p.grad for p in model.decoder.parameters()])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b)
+
+
+def test_bf16_autocast_and_int32_indices_train_step_runs(model):
+    # The training loop runs under bf16 autocast on the GPU; the CPU autocast exercises the same
+    # dtype mixing (bf16 linears, float32 scan and residual stream).
+    feats = random_features(2, seed=5)[None]
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        logits = model.decoder(feats, torch.randint(0, 799, (1, 2, 4), dtype=torch.int32),
+                               torch.tensor([[5, 900]], dtype=torch.int32), torch.randn(1, 2, 4, 32))
+    assert logits.shape == (1, 2, 6, 802) and torch.isfinite(logits.float()).all()
+    with torch.no_grad():
+        full = model.decoder(feats, torch.randint(0, 799, (1, 2, 4)), torch.tensor([[5, 900]]), torch.randn(1, 2, 4, 32))
+    assert full.dtype == torch.float32
