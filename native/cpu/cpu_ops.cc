@@ -16,7 +16,11 @@ using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eige
 using ConstMatrixMap = Eigen::Map<const RowMajorMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 using MatrixMap = Eigen::Map<RowMajorMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
-// Runs fn(row) for every row of a layout, split over the pool when the op is big enough.
+// Row `flat` (0-based over all groups) of a layout.
+inline int64_t flat_offset(const RowLayout& layout, int flat) { return layout.offset(flat / layout.rows, flat % layout.rows); }
+
+// Runs fn(group, row, flat row index) for every row of a layout, split over the pool when the
+// op is big enough.
 template <typename Fn>
 void for_each_row(ThreadPool& pool, const RowLayout& layout, int dim, Fn&& fn) {
   const int total = layout.total_rows();
@@ -33,9 +37,9 @@ void for_each_row(ThreadPool& pool, const RowLayout& layout, int dim, Fn&& fn) {
 
 void CpuBackend::layer_norm(const LayerNormParams& p) {
   const int dim = p.dim;
-  for_each_row(pool_, p.x_layout, dim, [&](int b, int r, int) {
+  for_each_row(pool_, p.x_layout, dim, [&](int b, int r, int flat) {
     const float* x = p.x + p.x_layout.offset(b, r);
-    float* out = p.out + p.out_layout.offset(b, r);
+    float* out = p.out + flat_offset(p.out_layout, flat);
     double sum = 0.0;
     for (int i = 0; i < dim; ++i) sum += x[i];
     const double mean = sum / dim;
@@ -49,9 +53,9 @@ void CpuBackend::layer_norm(const LayerNormParams& p) {
 
 void CpuBackend::rms_norm(const RmsNormParams& p) {
   const int dim = p.dim;
-  for_each_row(pool_, p.x_layout, dim, [&](int b, int r, int) {
+  for_each_row(pool_, p.x_layout, dim, [&](int b, int r, int flat) {
     const float* x = p.x + p.x_layout.offset(b, r);
-    float* out = p.out + p.out_layout.offset(b, r);
+    float* out = p.out + flat_offset(p.out_layout, flat);
     double sq = 0.0;
     for (int i = 0; i < dim; ++i) sq += static_cast<double>(x[i]) * x[i];
     const float inv = static_cast<float>(1.0 / std::sqrt(sq / dim + p.eps));

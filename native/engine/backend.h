@@ -61,7 +61,7 @@ struct LayerNormParams {
   const float* bias = nullptr;
   float eps = 1e-6f;
   float* out = nullptr;
-  RowLayout out_layout;  // same batch/rows as x_layout
+  RowLayout out_layout;  // same total rows as x_layout (row i of x goes to row i of out)
 };
 
 // out = x * rsqrt(mean(x²) + eps) * weight per row.
@@ -72,7 +72,7 @@ struct RmsNormParams {
   const float* weight = nullptr;
   float eps = 1e-5f;
   float* out = nullptr;
-  RowLayout out_layout;
+  RowLayout out_layout;  // same total rows as x_layout
 };
 
 // Full multi-head self-attention over `batch` independent sequences of `seq` tokens.
