@@ -124,7 +124,7 @@ export class TestEngine implements Engine {
   readonly #estimate: ((ctx: EstimateContext) => TestEstimate) | undefined;
   readonly #slots = new Map<number, { frameIndex: number; crop: CropParams; templateFrame: number }>();
   readonly #templates: [number, number] = [-1, -1];
-  readonly #failures = new Map<Method, Error>();
+  readonly #failures = new Map<Method, { when: (frameIndices: number[]) => boolean; error: Error }>();
   readonly #delayMs: number;
   #busy = false;
   #decodeCalls = 0;
@@ -153,7 +153,15 @@ export class TestEngine implements Engine {
 
   /** Make the next call of `method` reject with `error` (once). */
   failNext(method: Method, error: Error = new NativeError(`injected ${method} failure`)): void {
-    this.#failures.set(method, error);
+    this.failWhen(method, () => true, error);
+  }
+
+  /**
+   * Make the first later call of `method` whose frames satisfy `when` reject with `error`
+   * (once). The frames are those encoded, decoded, or the template frame.
+   */
+  failWhen(method: Method, when: (frameIndices: number[]) => boolean, error: Error = new NativeError(`injected ${method} failure`)): void {
+    this.#failures.set(method, { when, error });
   }
 
   /** Calls of one method, typed. */
@@ -161,11 +169,11 @@ export class TestEngine implements Engine {
     return this.calls.filter((c): c is Extract<TestEngineCall, { method: M }> => c.method === method);
   }
 
-  #maybeFail(method: Method): void {
-    const error = this.#failures.get(method);
-    if (error) {
+  #maybeFail(method: Method, frameIndices: number[]): void {
+    const failure = this.#failures.get(method);
+    if (failure?.when(frameIndices)) {
       this.#failures.delete(method);
-      throw error;
+      throw failure.error;
     }
   }
 
@@ -188,16 +196,16 @@ export class TestEngine implements Engine {
   }
 
   #setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): void {
-    this.#maybeFail('setTemplate');
     const frameIndex = frameIndexOf(frame);
+    this.#maybeFail('setTemplate', [frameIndex]);
     this.calls.push({ method: 'setTemplate', index, frameIndex, crop: { ...crop } });
     this.#templates[index] = frameIndex;
   }
 
   #encode(frames: Frame[], crops: CropParams[], slots: number[]): void {
-    this.#maybeFail('encode');
     if (frames.length !== crops.length || frames.length !== slots.length) throw new NativeError('encode: length mismatch');
     const frameIndices = frames.map(frameIndexOf);
+    this.#maybeFail('encode', frameIndices);
     this.calls.push({ method: 'encode', frameIndices, crops: crops.map((c) => ({ ...c })), slots: [...slots] });
     slots.forEach((slot, i) => {
       this.#checkSlot(slot);
@@ -206,8 +214,8 @@ export class TestEngine implements Engine {
   }
 
   #decode(request: DecodeRequest): DecodeResult {
-    this.#maybeFail('decode');
     const n = request.slots.length;
+    this.#maybeFail('decode', request.slots.map((slot) => this.#slots.get(slot)?.frameIndex ?? -1));
     if (n < 1 || n > this.model.clipLength) throw new NativeError(`decode: ${n} slots, expected 1..${this.model.clipLength}`);
     if (request.tokens.length !== 4 * n || request.timesteps.length !== n) throw new NativeError('decode: length mismatch');
     const call = this.#decodeCalls++;
