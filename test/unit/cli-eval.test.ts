@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type CliDependencies } from '../../lib/cli/index.js';
+import type { CliBenchmarkAccess, CliBenchmarkSequence } from '../../lib/cli/dependencies.js';
+import { drawCurvePlot } from '../../lib/cli/plot.js';
+import { Progress } from '../../lib/cli/progress.js';
+import { evaluate } from '../../lib/eval/evaluate.js';
+import type { Box } from '../../lib/geometry/box.js';
+import { encodePng } from '../../lib/io/index.js';
+import { Tracker } from '../../lib/tracker/tracker.js';
+import { TestEngine, makeTestFrame, syntheticTrajectory } from '../helpers/test-engine.js';
+
+class Capture {
+  text = '';
+  constructor(public isTTY = false) {}
+  write(chunk: string): boolean {
+    this.text += chunk;
+    return true;
+  }
+}
+
+const FRAMES = 14;
+const GT = syntheticTrajectory(FRAMES);
+let dir: string;
+
+/** A two-sequence benchmark on disk, read and written in a simple format of the test's own. */
+function fakeBenchmark(root: string): CliBenchmarkAccess & { written: Map<string, Box[]> } {
+  const written = new Map<string, Box[]>();
+  return {
+    written,
+    readSequences: async (dataset, folder) => {
+      expect(dataset).toBe('got10k');
+      expect(folder).toBe(root);
+      return ['seq-a', 'seq-b'].map((name): CliBenchmarkSequence => ({ name, frames: join(root, name), groundTruth: GT, cover: GT.map(() => 8) }));
+    },
+    writeResults: async (_dataset, folder, sequence, boxes) => {
+      written.set(sequence.name, [...boxes]);
+      const path = join(folder, `${sequence.name}.txt`);
+      writeFileSync(path, boxes.map((b) => `${b.x},${b.y},${b.width},${b.height}`).join('\n'));
+      return [path];
+    },
+  };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sct-eval-'));
+  for (const name of ['seq-a', 'seq-b']) {
+    mkdirSync(join(dir, 'data', name), { recursive: true });
+    for (let k = 0; k < FRAMES; k++) writeFileSync(join(dir, 'data', name, `${String(k + 1).padStart(8, '0')}.png`), encodePng(makeTestFrame(k)));
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sct-diff eval', () => {
+  it('tracks every sequence, writes results, metrics.json and both plots', async () => {
+    const root = join(dir, 'data');
+    const out = join(dir, 'out');
+    const benchmarks = fakeBenchmark(root);
+    const deps: Partial<CliDependencies> = {
+      benchmarks,
+      createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }),
+    };
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await main(['eval', '--dataset', 'got10k', '--root', root, '--out', out], { stdout, stderr }, deps);
+    expect(stderr.text).not.toContain('error');
+    expect(code).toBe(0);
+    expect([...benchmarks.written.keys()]).toEqual(['seq-a', 'seq-b']);
+    expect(existsSync(join(out, 'results', 'seq-a.txt'))).toBe(true);
+
+    // The metrics are the got10k protocol's on exactly the boxes handed to the result writer.
+    const expected = evaluate(
+      [...benchmarks.written].map(([name, predictions]) => ({ name, groundTruth: GT, predictions, cover: GT.map(() => 8), imageSize: { width: 320, height: 240 } })),
+      { protocol: 'got10k' },
+    );
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { dataset: string; sequences: number; metrics: Record<string, number> };
+    expect(metrics.dataset).toBe('got10k');
+    expect(metrics.sequences).toBe(2);
+    expect(metrics.metrics.AO).toBeCloseTo(expected.averageOverlap, 12);
+    expect(metrics.metrics['SR0.5']).toBeCloseTo(expected.successRate50, 12);
+    expect(metrics.metrics.AO).toBeGreaterThan(0.7);
+    expect(stdout.text).toContain('got10k: 2 sequences');
+    expect(stdout.text).toContain(`AO      ${expected.averageOverlap.toFixed(4)}`);
+
+    for (const plot of ['success.png', 'precision.png']) {
+      const size = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', join(out, plot)]).toString().trim();
+      expect(size).toBe('640,480');
+    }
+  });
+
+  it('--sequences selects sequences and rejects unknown names with exit 2', async () => {
+    const root = join(dir, 'data');
+    const benchmarks = fakeBenchmark(root);
+    const deps: Partial<CliDependencies> = { benchmarks, createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }) };
+    const ok = await main(['eval', '--dataset', 'got10k', '--root', root, '--out', join(dir, 'out2'), '--sequences', 'seq-b', '--quiet'], { stdout: new Capture(), stderr: new Capture() }, deps);
+    expect(ok).toBe(0);
+    expect([...benchmarks.written.keys()]).toEqual(['seq-b']);
+    const stderr = new Capture();
+    const bad = await main(['eval', '--dataset', 'got10k', '--root', root, '--sequences', 'seq-z'], { stdout: new Capture(), stderr }, deps);
+    expect(bad).toBe(2);
+    expect(stderr.text).toContain('unknown "seq-z"');
+  });
+
+  it('exits 1 without dataset readers', async () => {
+    const stderr = new Capture();
+    const code = await main(['eval', '--dataset', 'otb', '--root', dir], { stdout: new Capture(), stderr }, { benchmarks: undefined });
+    expect(code).toBe(1);
+    expect(stderr.text).toContain('no benchmark dataset readers');
+  });
+});
+
+describe('drawCurvePlot', () => {
+  it('draws a curve where its values are', () => {
+    const thresholds = Array.from({ length: 11 }, (_, i) => i / 10);
+    const frame = drawCurvePlot({ title: 'T', xLabel: 'X', yLabel: 'Y', thresholds, curves: [{ label: 'A', values: thresholds.map(() => 0.5), color: [0, 200, 0] }] });
+    expect(frame).toMatchObject({ width: 640, height: 480, format: 'rgb' });
+    // Plot area: x 70..620, y 40..425; y = 0.5 lies at row 232.5; the line is 3 px thick.
+    const green = (x: number, y: number): boolean => frame.data[(y * 640 + x) * 3] === 0 && frame.data[(y * 640 + x) * 3 + 1] === 200;
+    expect([231, 232, 233].some((y) => green(300, y))).toBe(true);
+    expect(green(300, 100)).toBe(false);
+    expect(green(300, 400)).toBe(false);
+  });
+});
+
+describe('Progress', () => {
+  it('writes plain periodic lines when not a terminal', () => {
+    let now = 0;
+    const stream = new Capture(false);
+    const progress = new Progress(stream, { label: 'track', total: 100, lineIntervalSeconds: 5, now: () => now });
+    for (let i = 0; i < 100; i++) {
+      now += 100; // 10 frames per second
+      progress.tick();
+    }
+    progress.end();
+    const lines = stream.text.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toBe('track  100/100 frames  10.0 fps  ETA 0s');
+    expect(stream.text).not.toContain('\r');
+  });
+
+  it('redraws one bar line on a terminal', () => {
+    let now = 0;
+    const stream = new Capture(true);
+    const progress = new Progress(stream, { label: 'track', total: 10, now: () => now });
+    for (let i = 0; i < 10; i++) {
+      now += 200;
+      progress.tick();
+    }
+    progress.end();
+    expect(stream.text.startsWith('\r[')).toBe(true);
+    expect(stream.text.trimEnd().endsWith('10/10 frames  5.0 fps  ETA 0s\x1b[K')).toBe(true);
+    expect(stream.text.split('\n')).toHaveLength(2);
+  });
+
+  it('writes nothing when quiet', () => {
+    const stream = new Capture(true);
+    const progress = new Progress(stream, { label: 'x', quiet: true });
+    progress.tick();
+    progress.end();
+    expect(stream.text).toBe('');
+  });
+});
