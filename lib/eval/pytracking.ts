@@ -31,11 +31,14 @@ export const PYTRACKING_NORMALIZED_CENTER_THRESHOLDS: readonly number[] = Object
 /** Options of {@link evaluatePytracking}. */
 export interface PytrackingOptions {
   /**
-   * Dataset-specific handling. `'lasot'` additionally sets the centre and normalized centre
-   * errors of frames whose target is not visible to +∞ (so they fail the precision curves
-   * too). Default: `'default'` (OTB, NfS, UAV-style without NaN, TrackingNet, GOT-10k).
+   * Dataset-specific handling, as pytracking's `calc_seq_err_robust`:
+   * - `'lasot'`: the centre and normalized centre errors of frames whose target is not visible
+   *   become +∞ (so those frames fail the precision curves too).
+   * - `'uav'`: ground truth may contain NaN (unannotated frames, which are invalid), and the
+   *   centre error of invalid frames is -1, so they **pass** the precision curve.
+   * Default: `'default'` (OTB, NfS, TrackingNet, GOT-10k; NaN ground truth is rejected).
    */
-  dataset?: 'default' | 'lasot';
+  dataset?: 'default' | 'lasot' | 'uav';
   /**
    * Which ground-truth boxes are valid. `'pytracking'`: all four values > 0 (a box at x = 0 or
    * y = 0 is invalid — pytracking's quirk). `'ostrack'`: only width and height > 0 (OSTrack's
@@ -50,7 +53,7 @@ export interface PytrackingOptions {
 export interface PytrackingFrameErrors {
   /** IoU per frame; -1 on invalid frames. */
   overlaps: number[];
-  /** Centre error per frame in pixels; +∞ on invalid frames. */
+  /** Centre error per frame in pixels; +∞ on invalid frames (-1 for `dataset: 'uav'`). */
   centerErrors: number[];
   /**
    * Normalized centre error per frame; **-1 on invalid frames**, so they pass every
@@ -100,6 +103,10 @@ export interface PytrackingResult extends PytrackingCurves {
   perSequence: PytrackingSequenceResult[];
 }
 
+function hasNaN(box: Box): boolean {
+  return Number.isNaN(box.x) || Number.isNaN(box.y) || Number.isNaN(box.width) || Number.isNaN(box.height);
+}
+
 function isValidGroundTruth(box: Box, rule: 'pytracking' | 'ostrack'): boolean {
   if (rule === 'ostrack') return box.width > 0 && box.height > 0;
   return box.x > 0 && box.y > 0 && box.width > 0 && box.height > 0;
@@ -107,14 +114,16 @@ function isValidGroundTruth(box: Box, rule: 'pytracking' | 'ostrack'): boolean {
 
 /**
  * pytracking's clean-up of predictions before scoring: a prediction with zero width or height
- * (from frame 1 on) copies the previous, already cleaned prediction; then the first
+ * (from frame 1 on, where the ground truth is not NaN) copies the previous, already cleaned
+ * prediction; then the first
  * prediction is replaced by the ground truth. Returns new boxes.
  */
 export function pytrackingCleanPredictions(predictions: readonly Box[], groundTruth: readonly Box[]): Box[] {
   const cleaned = predictions.map(copyBox);
   for (let i = 1; i < cleaned.length; i++) {
     const p = cleaned[i] as Box;
-    if (p.width === 0 || p.height === 0) cleaned[i] = copyBox(cleaned[i - 1] as Box);
+    // Frames without annotation (NaN ground truth) keep their empty prediction, as in pytracking.
+    if ((p.width === 0 || p.height === 0) && !hasNaN(groundTruth[i] as Box)) cleaned[i] = copyBox(cleaned[i - 1] as Box);
   }
   if (cleaned.length > 0) cleaned[0] = copyBox(groundTruth[0] as Box);
   return cleaned;
@@ -129,6 +138,7 @@ export function pytrackingFrameErrors(
 ): PytrackingFrameErrors {
   const rule = options.validity ?? 'pytracking';
   const lasot = options.dataset === 'lasot';
+  const invalidCenterError = options.dataset === 'uav' ? -1 : Number.POSITIVE_INFINITY;
   const cleaned = pytrackingCleanPredictions(predictions, groundTruth);
   const result: PytrackingFrameErrors = { overlaps: [], centerErrors: [], normalizedCenterErrors: [], valid: [] };
   cleaned.forEach((p, i) => {
@@ -136,7 +146,7 @@ export function pytrackingFrameErrors(
     const isVisible = visible?.[i] ?? true;
     const valid = isValidGroundTruth(g, rule) && isVisible;
     let overlap = -1;
-    let centerError = Number.POSITIVE_INFINITY;
+    let centerError = invalidCenterError;
     let normalized = -1;
     if (valid) {
       overlap = pytrackingIou(p, g);
@@ -206,7 +216,7 @@ export function evaluatePytracking(
   sequences: readonly EvaluatedSequence[],
   options: PytrackingOptions = {},
 ): PytrackingResult {
-  validateSequences(sequences);
+  validateSequences(sequences, { allowNaN: options.dataset === 'uav' });
   const perSequence = sequences.map((s, i) => pytrackingSequenceResult(s, i, options));
   const successCurve = percentCurve(
     perSequence.map((s) => s.successCurve),

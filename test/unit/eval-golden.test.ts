@@ -161,17 +161,7 @@ describe('golden case P (pytracking)', () => {
   });
 });
 
-interface RandomCase {
-  sequences: {
-    name: string;
-    groundTruth: Quad[];
-    predictions: Quad[];
-    cover: number[];
-    visible: boolean[];
-    times: number[];
-    imageSize: [number, number];
-  }[];
-  pytrackingOptions: { dataset: 'default' | 'lasot'; excludeInvalidFrames: boolean };
+interface Got10kToolkitExpectations {
   firstSequenceFrames: { iou: number[]; iouBounded: number[]; centerError: number[]; normalizedCenterError: number[] };
   got10k: { ao: number; sr50: number; sr75: number; speed: number; curve: number[] };
   otb: {
@@ -184,62 +174,97 @@ interface RandomCase {
     norm_prec: number;
     norm_prec_curve: number[];
   };
-  pytracking: {
-    auc: number;
-    op50: number;
-    op75: number;
-    prec: number;
-    norm_prec: number;
-    avg_overlap: number[];
-    auc_curve: number[];
-    prec_curve: number[];
-    norm_prec_curve: number[];
-  };
+}
+
+interface PytrackingExpectations {
+  auc: number;
+  op50: number;
+  op75: number;
+  prec: number;
+  norm_prec: number;
+  avg_overlap: number[];
+  auc_curve: number[];
+  prec_curve: number[];
+  norm_prec_curve: number[];
+}
+
+/** One case of oracle-random.json; the got10k toolkit fields are absent in the UAV-style cases. */
+interface RandomCaseJson extends Partial<Got10kToolkitExpectations> {
+  sequences: {
+    name: string;
+    /** null marks an unannotated (NaN) coordinate in the UAV-style cases. */
+    groundTruth: (number | null)[][];
+    predictions: Quad[];
+    cover?: number[];
+    visible: boolean[];
+    times?: number[];
+    imageSize?: [number, number];
+  }[];
+  pytrackingOptions: { dataset: 'default' | 'lasot' | 'uav'; excludeInvalidFrames: boolean };
+  pytracking: PytrackingExpectations;
 }
 
 describe('random cases: bit-identical to both toolkits', () => {
-  const cases = fixture<RandomCase[]>('oracle-random.json');
+  const raw = fixture<RandomCaseJson[]>('oracle-random.json');
+  const cases = raw.map((c) => ({
+    pytrackingOptions: c.pytrackingOptions,
+    pytracking: c.pytracking,
+    toolkit: c.got10k && c.otb && c.firstSequenceFrames ? (c as Got10kToolkitExpectations) : undefined,
+    sequences: c.sequences.map(
+      (s): EvaluatedSequence => ({
+        ...s,
+        groundTruth: boxes(s.groundTruth.map((row) => row.map((v) => v ?? Number.NaN) as Quad)),
+        predictions: boxes(s.predictions),
+        imageSize: s.imageSize ? { width: s.imageSize[0], height: s.imageSize[1] } : undefined,
+      }),
+    ),
+  }));
 
-  it.each(cases.map((c, i) => [i, c] as const))('case %i', (_index, c) => {
-    const sequences: EvaluatedSequence[] = c.sequences.map((s) => ({
-      ...s,
-      groundTruth: boxes(s.groundTruth),
-      predictions: boxes(s.predictions),
-      imageSize: { width: s.imageSize[0], height: s.imageSize[1] },
-    }));
+  it('covers every protocol variant', () => {
+    expect(cases.filter((c) => c.toolkit).length).toBeGreaterThanOrEqual(10);
+    const datasets = new Set(cases.map((c) => c.pytrackingOptions.dataset));
+    expect([...datasets].sort()).toEqual(['default', 'lasot', 'uav']);
+  });
+
+  it.each(cases.filter((c) => c.toolkit).map((c, i) => [i, c] as const))('got10k toolkit, case %i', (_index, c) => {
+    const sequences = c.sequences;
+    const expected = c.toolkit as Got10kToolkitExpectations;
     const first = sequences[0] as EvaluatedSequence;
-    expect(got10kIous(first.predictions, first.groundTruth)).toEqual(c.firstSequenceFrames.iou);
-    expect(got10kIous(first.predictions, first.groundTruth, first.imageSize)).toEqual(c.firstSequenceFrames.iouBounded);
+    expect(got10kIous(first.predictions, first.groundTruth)).toEqual(expected.firstSequenceFrames.iou);
+    expect(got10kIous(first.predictions, first.groundTruth, first.imageSize)).toEqual(expected.firstSequenceFrames.iouBounded);
     expect(first.predictions.map((p, i) => got10kCenterError(p, first.groundTruth[i] as Box))).toEqual(
-      c.firstSequenceFrames.centerError,
+      expected.firstSequenceFrames.centerError,
     );
     expect(first.predictions.map((p, i) => got10kNormalizedCenterError(p, first.groundTruth[i] as Box))).toEqual(
-      c.firstSequenceFrames.normalizedCenterError,
+      expected.firstSequenceFrames.normalizedCenterError,
     );
 
     const g = evaluate(sequences, { protocol: 'got10k' });
     expect([g.averageOverlap, g.successRate50, g.successRate75, g.speedFps]).toEqual([
-      c.got10k.ao,
-      c.got10k.sr50,
-      c.got10k.sr75,
-      c.got10k.speed,
+      expected.got10k.ao,
+      expected.got10k.sr50,
+      expected.got10k.sr75,
+      expected.got10k.speed,
     ]);
-    expect(g.successCurve).toEqual(c.got10k.curve);
+    expect(g.successCurve).toEqual(expected.got10k.curve);
 
     const o = evaluate(sequences, { protocol: 'otb' });
     expect([o.successScore, o.precision, o.successRate, o.speedFps]).toEqual([
-      c.otb.auc,
-      c.otb.prec20,
-      c.otb.sr50,
-      c.otb.speed,
+      expected.otb.auc,
+      expected.otb.prec20,
+      expected.otb.sr50,
+      expected.otb.speed,
     ]);
-    expect(o.successCurve).toEqual(c.otb.succ_curve);
-    expect(o.precisionCurve).toEqual(c.otb.prec_curve);
+    expect(o.successCurve).toEqual(expected.otb.succ_curve);
+    expect(o.precisionCurve).toEqual(expected.otb.prec_curve);
 
     const l = evaluate(sequences, { protocol: 'lasot' });
-    expect(l.normalizedPrecision).toBe(c.otb.norm_prec);
-    expect(l.normalizedPrecisionCurve).toEqual(c.otb.norm_prec_curve);
+    expect(l.normalizedPrecision).toBe(expected.otb.norm_prec);
+    expect(l.normalizedPrecisionCurve).toEqual(expected.otb.norm_prec_curve);
+  });
 
+  it.each(cases.map((c, i) => [i, c] as const))('pytracking, case %i', (_index, c) => {
+    const sequences = c.sequences;
     const p = evaluate(sequences, { protocol: 'pytracking', ...c.pytrackingOptions });
     const q = c.pytracking;
     expect([p.auc, p.op50, p.op75, p.precision, p.normalizedPrecision]).toEqual([

@@ -231,6 +231,18 @@ describe('pytracking protocol', () => {
     expect(lasot.normalizedPrecision).toBe(50);
   });
 
+  it('uav: NaN ground truth marks invalid frames whose centre error is -1, so they pass precision', () => {
+    const nan = box(Number.NaN, Number.NaN, Number.NaN, Number.NaN);
+    const gt = [box(5, 5, 10, 10), nan];
+    const seq = { groundTruth: gt, predictions: [box(5, 5, 10, 10), box(0, 0, 0, 0)] };
+    expect(() => evaluate([seq], { protocol: 'pytracking' })).toThrow(InvalidBoxError);
+    const r = evaluate([seq], { protocol: 'pytracking', dataset: 'uav' });
+    expect(r.precision).toBe(100);
+    expect(r.op50).toBe(50);
+    // The empty prediction on the unannotated frame is kept, not replaced by the previous one.
+    expect(pytrackingCleanPredictions(seq.predictions, gt)[1]).toEqual(box(0, 0, 0, 0));
+  });
+
   it('excludeInvalidFrames divides by the valid count; no valid frame is an error then', () => {
     const gt = [box(5, 5, 10, 10), box(5, 5, 10, 10)];
     const r = evaluate([{ groundTruth: gt, predictions: gt, visible: [true, false] }], {
