@@ -7,3 +7,5 @@ export * from './geometry/index.js';
 export * from './model/index.js';
 export * from './io/index.js';
 export * from './eval/index.js';
+export * from './engine/types.js';
+export * from './tracker/index.js';
