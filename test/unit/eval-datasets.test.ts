@@ -20,6 +20,8 @@ import {
   readLasotDataset,
   readLasotSequence,
   readOtbSequence,
+  readResult,
+  parseNumberLines,
   readTrackingNetDataset,
   writeGot10kResult,
   writeOtbResult,
@@ -295,6 +297,25 @@ describe('result writers', () => {
     );
     await expect(writeResult('vot' as 'otb', dir, { name: 'a', boxes })).rejects.toThrow(/received "vot"/);
     await expect(writeGot10kResult(dir, { name: 'a', boxes }, 0)).rejects.toThrow(/repetition/);
+  });
+
+  it('every layout reads back through readResult', async () => {
+    const dir = join(root, 'roundtrip');
+    const original = { name: 'seq-1', boxes: [{ x: 1.25, y: 2, width: 30, height: 40.5 }], times: [0.125] };
+    for (const format of ['got10k', 'otb', 'lasot', 'trackingnet', 'pytracking'] as const) {
+      await writeResult(format, join(dir, format), original);
+      const back = await readResult(format, join(dir, format), 'seq-1');
+      expect(back.name).toBe('seq-1');
+      const expectedBox = format === 'pytracking' ? { x: 1, y: 2, width: 30, height: 40 } : original.boxes[0];
+      expect(back.boxes).toEqual([expectedBox]);
+      expect(back.times).toEqual(format === 'trackingnet' ? undefined : [0.125]);
+    }
+    await expect(readResult('otb', dir, '../x')).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('time files accept nan and report malformed lines', () => {
+    expect(parseNumberLines('0.5\nnan\n\n0.25\n', 't.txt')).toEqual([0.5, Number.NaN, 0.25]);
+    expect(() => parseNumberLines('0.5\n0.5 s\n', 't.txt')).toThrow('Expected one number per line in "t.txt" line 2 but received "0.5 s"');
   });
 
   it('an unwritable destination is an IoError', async () => {

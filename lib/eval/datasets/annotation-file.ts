@@ -71,6 +71,17 @@ export async function readBoxFile(file: string): Promise<Box[]> {
 }
 
 /**
+ * Parse one number per line (time files; `nan` reads as NaN, blank lines are skipped).
+ */
+export function parseNumberLines(text: string, file: string): number[] {
+  return contentLines(text).map(({ text: line, line: number }) => {
+    const value = parseNumber(line);
+    if (value === undefined) throw new AnnotationFormatError(file, number, 'one number per line', line);
+    return value;
+  });
+}
+
+/**
  * Parse a list of integer labels separated by commas, whitespace or line breaks — one per line
  * (`cover.label`, `absence.label`) or all on one line (LaSOT's `full_occlusion.txt`).
  */

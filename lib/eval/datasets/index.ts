@@ -1,4 +1,4 @@
-/** Dataset readers (GOT-10k, LaSOT, TrackingNet, OTB) and result writers in each benchmark's layout. */
+/** Dataset readers (GOT-10k, LaSOT, TrackingNet, OTB) and result writers/readers in each benchmark's layout. */
 export * from './annotation-file.js';
 export type { DatasetSequence } from './dataset-sequence.js';
 export * from './got10k.js';
@@ -6,3 +6,4 @@ export * from './lasot.js';
 export * from './trackingnet.js';
 export * from './otb.js';
 export * from './result-writers.js';
+export * from './result-readers.js';
