@@ -210,6 +210,16 @@ describe('Tracker on the deterministic engine', () => {
     expect(engine.callsOf('setTemplate')).toHaveLength(2);
   });
 
+  it('reports window decodes, encodes, refinements and template updates to the logger', async () => {
+    const messages: string[] = [];
+    const { tracker } = await setup({ latency: 'window', templateUpdateThreshold: 0, logger: (level, m) => messages.push(`${level}: ${m}`) });
+    await trackAll(tracker, 6);
+    expect(messages).toContain('debug: encoded frames 0, 1, 2, 3 (0 reused)');
+    expect(messages).toContain('debug: decoded window [0..3], 3 new');
+    expect(messages).toContain('debug: decoded window [1..6], 3 new');
+    expect(messages.some((m) => /^debug: dynamic template from frame [1-3]$/.test(m))).toBe(true);
+  });
+
   it('is reproducible for a seed and changes with it', async () => {
     const run = async (seed: bigint) => {
       const { tracker } = await setup({ seed });

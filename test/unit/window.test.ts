@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import {
@@ -115,5 +116,35 @@ describe('feature slots, timesteps, seeds', () => {
     const seeds = new Set([decodeSeed(7n, 9, false), decodeSeed(7n, 9, true), decodeSeed(7n, 12, false), decodeSeed(8n, 9, false)]);
     expect(seeds.size).toBe(4);
     for (const s of seeds) expect(s >= 0n && s < 1n << 64n).toBe(true);
+  });
+});
+
+describe('window schedule properties', () => {
+  it('every frame is new exactly once, windows are consecutive, at most N long, and refine only estimated frames', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 40 }), (n, s, frames) => {
+        const clipLength = Math.max(n, s);
+        const stride = Math.min(n, s);
+        const newCount = new Map<number, number>();
+        let last = 0;
+        const run = (end: number) => {
+          const plan = planWindow(last, end, stride, clipLength);
+          expect(plan.frames.length).toBeLessThanOrEqual(clipLength);
+          plan.frames.forEach((f, i) => {
+            if (i > 0) expect(f).toBe((plan.frames[i - 1] as number) + 1);
+            if (plan.roles[i] === 'new') newCount.set(f, (newCount.get(f) ?? 0) + 1);
+            else expect(f).toBeLessThanOrEqual(last);
+          });
+          expect(plan.roles.slice(plan.frames.length - plan.newCount).every((r) => r === 'new')).toBe(true);
+          // The window never reaches back before the frames the tracker still keeps.
+          expect(plan.frames[0]).toBe(nextWindowStart(last, stride, clipLength));
+          last = end;
+        };
+        for (let k = 1; k <= frames; k++) if (isWindowDue(k - last, stride)) run(k);
+        if (frames > last) run(frames); // finish()
+        for (let f = 1; f <= frames; f++) expect(newCount.get(f)).toBe(1);
+        expect(newCount.has(0)).toBe(false);
+      }),
+    );
   });
 });
