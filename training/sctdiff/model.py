@@ -163,12 +163,14 @@ class BiMamba(nn.Module):
         xc = F.silu(conv(x.transpose(1, 2))[..., :length].transpose(1, 2))
         dt_low, B_in, C_in = torch.split(x_proj(xc), [self.rank, self.state, self.state], dim=-1)
         dt = F.softplus(dt_proj(dt_low))  # bias inside the softplus; threshold 20 as in torch
-        A = -torch.exp(A_log.float())
         mode = self.scan_mode
         if mode == "auto":
             mode = "chunked" if x.is_cuda else "sequential"
-        # The scan always runs in float32 (as Mamba's reference does), also under bf16 autocast.
-        return selective_scan(xc.float(), dt.float(), A, B_in.float(), C_in.float(), D.float(), z.float(), mode=mode)
+        # The scan runs in at least float32 (as Mamba's reference does), also under bf16 autocast.
+        dtype = torch.promote_types(A_log.dtype, torch.float32)
+        A = -torch.exp(A_log.to(dtype))
+        cast = [t.to(dtype) for t in (xc, dt, B_in, C_in, D, z)]
+        return selective_scan(cast[0], cast[1], A, cast[2], cast[3], cast[4], cast[5], mode=mode)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         x, z = self.in_proj(hidden).chunk(2, dim=-1)
