@@ -232,8 +232,12 @@ class Trainer:
         kwargs: Dict[str, Any] = {}
         if cfg.workers > 0:
             kwargs.update(worker_init_fn=_worker_init, persistent_workers=False, prefetch_factor=4)
+        # The loader draws a base seed when iterated; its own generator keeps that draw out of the
+        # global torch RNG, whose state the checkpoint restores (the training noise comes from it).
+        generator = torch.Generator().manual_seed(cfg.seed)
         return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=ResumableSampler(self.data_position, remaining),
-                          num_workers=cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True, **kwargs)
+                          num_workers=cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True,
+                          generator=generator, **kwargs)
 
     def _request_stop(self, signum, _frame) -> None:
         self.log(f"signal {signum}: saving a checkpoint and stopping")
