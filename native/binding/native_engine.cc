@@ -6,11 +6,6 @@
 
 namespace sctdiff {
 
-// Weak so the addon still links and loads (and can validate weight files) in a build where the
-// CPU backend's sources are absent; open() then reports the backend as unavailable.
-__attribute__((weak)) std::unique_ptr<Engine> create_cpu_engine(std::shared_ptr<const WeightFile> weights,
-                                                                 int threads);
-
 namespace {
 
 template <typename Execute>
@@ -169,9 +164,6 @@ Napi::Value NativeEngine::open(const Napi::CallbackInfo& info) {
     using EngineTask::EngineTask;
     void execute() override {
       state->weights = WeightFile::open(state->model_path);
-      if (create_cpu_engine == nullptr) {
-        throw BackendUnavailableError("The CPU backend is not compiled into this build of the sct-diff addon");
-      }
       state->engine = create_cpu_engine(state->weights, state->threads);
     }
     Napi::Value settle(Napi::Env env) override {
@@ -303,6 +295,7 @@ Napi::Value NativeEngine::is_disposed(const Napi::CallbackInfo& info) {
 }
 
 
-bool cpu_backend_built() { return create_cpu_engine != nullptr; }
+// The CPU backend is always linked in (binding.gyp compiles native/cpu); CUDA is loaded at run time.
+bool cpu_backend_built() { return true; }
 
 }  // namespace sctdiff
