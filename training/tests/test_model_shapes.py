@@ -46,7 +46,18 @@ def contract_weights(cfg: ModelConfig):
 
 @pytest.fixture(scope="module")
 def b256_model():
-    return SCTDiff(b256_config())  # construction only: a b256 forward is too slow for CPU tests
+    # Construction only (a b256 forward is too slow for CPU tests), and without PyTorch's
+    # default initializers, which take seconds for 129 M parameters on a busy 2-core machine.
+    layers = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Embedding,
+              torch.nn.LayerNorm)
+    saved = {layer: layer.reset_parameters for layer in layers}
+    try:
+        for layer in layers:
+            layer.reset_parameters = lambda self: None
+        return SCTDiff(b256_config())
+    finally:
+        for layer, method in saved.items():
+            layer.reset_parameters = method
 
 
 @pytest.mark.parametrize("name", ["tiny", "micro"])
