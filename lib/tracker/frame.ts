@@ -63,7 +63,8 @@ export function validateFrame(frame: unknown, what = 'frame'): Frame & { stride:
 /** A compact copy of a validated frame (stride = width × channels), independent of the caller's buffer. */
 export function copyFrame(frame: Frame & { stride: number }): Frame & { stride: number } {
   const rowBytes = frame.width * channelsOf(frame.format);
-  const data = new Uint8Array(rowBytes * frame.height);
+  // Every byte is overwritten below, so skip the zero fill (frames can be megabytes each).
+  const data: Uint8Array = Buffer.allocUnsafe(rowBytes * frame.height);
   if (frame.stride === rowBytes) {
     data.set(frame.data.subarray(0, rowBytes * frame.height));
   } else {

@@ -81,6 +81,7 @@ export class Tracker implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #ownsEngine: boolean;
   readonly #options: ResolvedTrackerOptions;
+  readonly #model: Readonly<EngineModelInfo>;
   readonly #tokenizer: TokenizerConfig;
   #queue: Promise<void> = Promise.resolve();
   #disposed = false;
@@ -109,7 +110,9 @@ export class Tracker implements AsyncDisposable {
     this.#engine = engine;
     this.#ownsEngine = ownsEngine;
     this.#options = options;
-    this.#tokenizer = tokenizerOf(engine.model);
+    // A frozen copy: the sizes must not change under the tracker, nor through its getter.
+    this.#model = Object.freeze({ ...engine.model });
+    this.#tokenizer = tokenizerOf(this.#model);
   }
 
   /**
@@ -137,8 +140,8 @@ export class Tracker implements AsyncDisposable {
   }
 
   /** Sizes of the loaded model. */
-  get model(): EngineModelInfo {
-    return this.#engine.model;
+  get model(): Readonly<EngineModelInfo> {
+    return this.#model;
   }
 
   /** Frames received in the current sequence, the init frame included (0 before `init()`). */
@@ -253,7 +256,7 @@ export class Tracker implements AsyncDisposable {
     this.#initialized = false;
     this.#features.clear();
     this.#pendingTemplate = null;
-    const crop = templateCropFor(box, this.model);
+    const crop = templateCropFor(box, this.#model);
     await this.#engine.setTemplate(0, frame, crop);
     await this.#engine.setTemplate(1, frame, crop);
     this.#templateVersion++;
@@ -266,8 +269,8 @@ export class Tracker implements AsyncDisposable {
     this.#frames = new Map([[0, frame]]);
     this.#provisional.clear();
     this.#reference = copyBox(box);
-    this.#crop = searchCropFor(box, this.model);
-    this.#dropFramesBefore(nextWindowStart(0, this.#options.stride, this.model.clipLength));
+    this.#crop = searchCropFor(box, this.#model);
+    this.#dropFramesBefore(nextWindowStart(0, this.#options.stride, this.#model.clipLength));
     this.#initialized = true;
   }
 
@@ -312,7 +315,7 @@ export class Tracker implements AsyncDisposable {
    * (features, templates), so a failure leaves the sequence as it was.
    */
   async #decodeWindow(end: number, provisional: boolean): Promise<DecodedWindow> {
-    const model = this.model;
+    const model = this.#model;
     const plan = planWindow(this.#lastEstimated, end, this.#options.stride, model.clipLength);
     await this.#applyPendingTemplate();
     await this.#encodeMissing(plan.frames);
@@ -344,7 +347,7 @@ export class Tracker implements AsyncDisposable {
   async #applyPendingTemplate(): Promise<void> {
     const pending = this.#pendingTemplate;
     if (!pending) return;
-    await this.#engine.setTemplate(1, pending.frame, templateCropFor(pending.box, this.model));
+    await this.#engine.setTemplate(1, pending.frame, templateCropFor(pending.box, this.#model));
     this.#templateVersion++;
     this.#templateFrame = pending.frameIndex;
     this.#pendingTemplate = null;
@@ -371,7 +374,7 @@ export class Tracker implements AsyncDisposable {
     await this.#engine.encode(
       missing.map((f) => this.#frames.get(f) as Frame),
       missing.map(() => crop),
-      missing.map((f) => featureSlot(f, this.model.clipLength)),
+      missing.map((f) => featureSlot(f, this.#model.clipLength)),
     );
     for (const f of missing) this.#features.set(f, { crop, templateVersion: this.#templateVersion });
     this.#log('debug', () => `encoded frames ${missing.join(', ')} (${frames.length - missing.length} reused)`);
@@ -405,9 +408,9 @@ export class Tracker implements AsyncDisposable {
       this.#pendingTemplate = { frameIndex: templateFrame, frame: this.#frames.get(templateFrame) as Frame, box: e.box };
     }
     this.#reference = meanBox(windowEstimates.map((e) => e.box));
-    this.#crop = searchCropFor(this.#reference, this.model);
+    this.#crop = searchCropFor(this.#reference, this.#model);
     this.#lastEstimated = end;
-    this.#dropFramesBefore(nextWindowStart(end, this.#options.stride, this.model.clipLength));
+    this.#dropFramesBefore(nextWindowStart(end, this.#options.stride, this.#model.clipLength));
     if (replaced.length > 0) this.#log('debug', () => `refined frames ${replaced.join(', ')}`);
     return revised;
   }
