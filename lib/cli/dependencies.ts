@@ -7,6 +7,7 @@ import type { DeviceOption } from '../engine/create.js';
 import type { Box } from '../geometry/box.js';
 import { availableBackends } from '../engine/backends.js';
 import { Tracker } from '../tracker/tracker.js';
+import { evalBenchmarkAccess } from './benchmarks.js';
 
 /** A frame's box as the tracker reports it. */
 export interface CliTrackedFrame {
@@ -100,7 +101,7 @@ export interface CliDependencies {
   createTracker(options: CliTrackerOptions): Promise<CliTracker>;
   /** Report the compute backends. Default: lib/engine's `availableBackends`; undefined means "this build cannot tell". */
   availableBackends: (() => Promise<CliBackendStatus[]>) | undefined;
-  /** Benchmark readers and writers for `eval`. Default: undefined until lib/eval provides them. */
+  /** Benchmark readers and writers for `eval`. Default: lib/eval's dataset readers and result writers. */
   benchmarks: CliBenchmarkAccess | undefined;
   /** Run the engine speed test. Default: undefined (no benchmark in this build). */
   runBenchmark: ((options: { model: string | undefined; device: DeviceOption; threads: number }) => Promise<CliBenchRow[]>) | undefined;
@@ -118,7 +119,7 @@ export function defaultDependencies(): CliDependencies {
       }),
     availableBackends: async () =>
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),
-    benchmarks: undefined,
+    benchmarks: evalBenchmarkAccess(),
     runBenchmark: undefined,
   };
 }

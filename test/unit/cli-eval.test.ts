@@ -104,6 +104,39 @@ describe('sct-diff eval', () => {
     expect(stderr.text).toContain('unknown "seq-z"');
   });
 
+  it('reads a GOT-10k layout with the default readers and writes GOT-10k result files', async () => {
+    const root = join(dir, 'GOT-10k', 'val');
+    for (const name of ['GOT-10k_Val_000001', 'GOT-10k_Val_000002']) {
+      const seq = join(root, name);
+      mkdirSync(seq, { recursive: true });
+      for (let k = 0; k < FRAMES; k++) writeFileSync(join(seq, `${String(k + 1).padStart(8, '0')}.png`), encodePng(makeTestFrame(k)));
+      writeFileSync(join(seq, 'groundtruth.txt'), GT.map((b) => `${b.x},${b.y},${b.width},${b.height}`).join('\n'));
+      writeFileSync(join(seq, 'absence.label'), GT.map(() => '0').join('\n'));
+      writeFileSync(join(seq, 'cover.label'), GT.map(() => '8').join('\n'));
+    }
+    const out = join(dir, 'got10k-out');
+    const stdout = new Capture();
+    const stderr = new Capture();
+    // --root may name the dataset folder: its "val" split is used.
+    const code = await main(['eval', '--dataset', 'got10k', '--root', join(dir, 'GOT-10k'), '--out', out, '--quiet'], { stdout, stderr }, {
+      createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }),
+    });
+    expect(stderr.text).toBe('');
+    expect(code).toBe(0);
+    const boxes = readFileSync(join(out, 'results', 'GOT-10k_Val_000002', 'GOT-10k_Val_000002_001.txt'), 'utf8').trim().split('\n');
+    expect(boxes).toHaveLength(FRAMES);
+    expect(boxes[0]).toBe(`${GT[0]!.x.toFixed(3)},${GT[0]!.y.toFixed(3)},${GT[0]!.width.toFixed(3)},${GT[0]!.height.toFixed(3)}`);
+    expect(existsSync(join(out, 'results', 'GOT-10k_Val_000002', 'GOT-10k_Val_000002_time.txt'))).toBe(true);
+    expect(stdout.text).toContain('got10k: 2 sequences');
+  });
+
+  it('exits 1 for a missing dataset folder', async () => {
+    const stderr = new Capture();
+    const code = await main(['eval', '--dataset', 'lasot', '--root', join(dir, 'no-lasot')], { stdout: new Capture(), stderr });
+    expect(code).toBe(1);
+    expect(stderr.text).toContain('no such folder');
+  });
+
   it('exits 1 without dataset readers', async () => {
     const stderr = new Capture();
     const code = await main(['eval', '--dataset', 'otb', '--root', dir], { stdout: new Capture(), stderr }, { benchmarks: undefined });

@@ -147,6 +147,13 @@ export async function evalCommand({ argv, io, deps }: CommandContext): Promise<n
     if (unknown.length > 0) throw new UsageError(`Expected --sequences to name sequences of ${dataset} under "${root}" but received unknown "${unknown.join('", "')}"`, 'eval');
     sequences = sequences.filter((s) => only.has(s.name));
   }
+  // A reader lists every image of a folder; sequences that annotate only part of it (a few
+  // OTB ones start at a later frame) cannot be aligned without the benchmark's frame ranges.
+  const unaligned = sequences.filter((s) => typeof s.frames !== 'string' && s.groundTruth.length > 1 && s.groundTruth.length !== s.frames.length);
+  if (unaligned.length > 0) {
+    io.stderr.write(`sct-diff eval: skipping ${unaligned.length} sequences whose annotation does not cover every frame: ${unaligned.map((s) => s.name).join(', ')}\n`);
+    sequences = sequences.filter((s) => !unaligned.includes(s));
+  }
   if (sequences.length === 0) throw new IoError(`Expected ${dataset} sequences under "${root}" but found none`, { path: root });
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
