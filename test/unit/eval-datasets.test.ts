@@ -22,6 +22,7 @@ import {
   readOtbSequence,
   readResult,
   parseNumberLines,
+  pairResultWithSequence,
   readTrackingNetDataset,
   writeGot10kResult,
   writeOtbResult,
@@ -30,6 +31,7 @@ import {
   writeTrackingNetResult,
   type DatasetSequence,
 } from '../../lib/eval/index.js';
+import type { Box } from '../../lib/geometry/box.js';
 import { IoError } from '../../lib/io/errors.js';
 
 let root: string;
@@ -134,6 +136,21 @@ describe('GOT-10k reader', () => {
     const r = evaluate([{ ...s, predictions: s.groundTruth }], { protocol: 'got10k' });
     expect(r.frameCount).toBe(1); // frame 0 dropped, frame 1 has cover 0
     expect(r.averageOverlap).toBe(1);
+  });
+
+  it('pairs with a stored result and evaluates like the toolkit', async () => {
+    const s = await readGot10kSequence(join(root, 'got10k'), 'val', 'GOT-10k_Val_000002');
+    // Frame 1 (cover 0) is ignored, frame 2 overlaps half of the ground truth [12, 22, 32, 42].
+    const predictions: Box[] = [s.groundTruth[0] as Box, { x: 0, y: 0, width: 1, height: 1 }, { x: 12, y: 22, width: 32, height: 21 }];
+    await writeGot10kResult(join(root, 'got-results'), { name: s.name, boxes: predictions, times: [0.1, 0.1, 0.1] });
+    const result = await readResult('got10k', join(root, 'got-results'), s.name);
+    const r = evaluate([pairResultWithSequence(s, result)], { protocol: 'got10k' });
+    expect(r.frameCount).toBe(1);
+    expect(r.averageOverlap).toBeCloseTo(0.5, 12);
+    expect(r.speedFps).toBeCloseTo(10, 9);
+    expect(() => pairResultWithSequence(s, { name: 'x', boxes: [] })).toThrow(
+      'Expected 3 boxes (one per ground-truth frame) for result "x" of sequence "GOT-10k_Val_000002" but received 0',
+    );
   });
 
   it('rejects label files whose length differs from the ground truth, and bad meta_info', async () => {

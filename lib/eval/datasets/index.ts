@@ -7,3 +7,4 @@ export * from './trackingnet.js';
 export * from './otb.js';
 export * from './result-writers.js';
 export * from './result-readers.js';
+export * from './pair.js';
