@@ -61,7 +61,14 @@ class TrainConfig:
     init_from: Optional[str] = None  # stage 2: the stage-1 checkpoint
     resume: Optional[str] = None  # "auto", a checkpoint file or a run folder
     device: str = "auto"
-    amp: bool = True  # bf16 autocast on CUDA
+    amp: bool = True  # bf16 autocast of the encoder on CUDA
+    # The decoder's selective scan multiplies long chains of decays; in bf16 they lose most of
+    # their bits, so by default the (small) decoder runs in fp32 even when the encoder is bf16.
+    amp_decoder: bool = False
+    # Recompute each decoder block in the backward pass instead of storing its scan states:
+    # the chunked scan keeps ~[B, L, E, N] tensors per doubling step, which for stage-2 clips
+    # is gigabytes per sample. Costs ~1/3 more decoder compute.
+    grad_checkpoint: bool = False
     compile: bool = False  # torch.compile (torch >= 2 only)
     save_every_s: float = 300.0
     keep_every: int = 0  # also keep step_<n>.pt every n steps (0: never)
@@ -128,9 +135,27 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
+def enable_block_checkpointing(model: torch.nn.Module) -> None:
+    """Wrap every decoder block's forward in torch.utils.checkpoint (activation recomputation)."""
+    from torch.utils.checkpoint import checkpoint
+
+    for block in unwrap(model).decoder.blocks:
+        if getattr(block, "_checkpointed", False):
+            continue
+        inner = block.forward
+
+        def forward(*args, _inner=inner):
+            if torch.is_grad_enabled():
+                return checkpoint(_inner, *args, use_reentrant=False)
+            return _inner(*args)
+
+        block.forward = forward
+        block._checkpointed = True
+
+
 def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: ModelConfig, grid: TokenGrid,
                  weights: LossWeights, device: torch.device, amp: bool,
-                 generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+                 generator: Optional[torch.Generator] = None, amp_decoder: bool = False) -> Dict[str, torch.Tensor]:
     """One forward pass + loss on a collated batch (tensors already on `device`)."""
     mean, std = mc.pixel.mean, mc.pixel.std
     search = batch["search"]  # [B, N, Hs, Hs, 3] uint8
@@ -145,7 +170,10 @@ def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: Mod
     use_amp = amp and device.type == "cuda"
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
         features = model.encoder(t0, t1, x)
-        features = features.view(b, n, *features.shape[1:])
+    features = features.view(b, n, *features.shape[1:])
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp and amp_decoder):
+        if not (use_amp and amp_decoder):
+            features = features.float()
         logits = model.decoder(features, batch["prior"], batch["timesteps"], noise)
     out = tracking_loss(logits.float(), batch["target"], batch["valid"], grid, weights)
     out["logits"] = logits.detach()
@@ -211,6 +239,8 @@ class Trainer:
             self.data_position = int(state["data_position"])
             restore_rng_state(state["rng"])
             self.log(f"resumed from {resume_path} at step {self.step} (sample {self.data_position})")
+        if cfg.grad_checkpoint:
+            enable_block_checkpointing(self.model)
         self.train_model = self.model
         if cfg.compile and hasattr(torch, "compile") and self.device.type == "cuda":
             self.train_model = torch.compile(self.model)
@@ -262,7 +292,8 @@ class Trainer:
             batch = {k: torch.as_tensor(np.stack([it[k] for it in items])) for k in items[0]}
             batch = to_device(batch, self.device)
             batch["timesteps"] = torch.full_like(batch["timesteps"], self.mc.diffusion.t_new)
-            out = forward_loss(self.model, batch, self.mc, self.grid, self.weights, self.device, self.cfg.amp, gen)
+            out = forward_loss(self.model, batch, self.mc, self.grid, self.weights, self.device, self.cfg.amp, gen,
+                               self.cfg.amp_decoder)
             iou = box_iou_from_tokens(out["logits"].float(), batch["target"], self.grid)
             valid = batch["valid"].float()
             totals["val_loss"] += out["loss"].item() / n
@@ -294,7 +325,8 @@ class Trainer:
                 if self.step >= cfg.steps or self._stop:
                     break
                 batch = to_device(batch, self.device)
-                out = forward_loss(self.train_model, batch, self.mc, self.grid, self.weights, self.device, cfg.amp)
+                out = forward_loss(self.train_model, batch, self.mc, self.grid, self.weights, self.device, cfg.amp,
+                                   amp_decoder=cfg.amp_decoder)
                 self.optimizer.zero_grad(set_to_none=True)
                 out["loss"].backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)

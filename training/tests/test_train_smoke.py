@@ -114,3 +114,23 @@ def test_atomic_save_never_leaves_a_partial_file(tmp_path):
     atomic_save({"step": 2}, target)
     assert torch.load(target)["step"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_decoder_block_checkpointing_gives_the_same_gradients():
+    from sctdiff.train_loop import enable_block_checkpointing
+
+    mc = get_config("micro")
+    batch = tiny_batch(mc, stage=2, size=1)
+    grid, weights = TokenGrid.from_config(mc.tokens), LossWeights()
+    grads = []
+    for checkpointed in (False, True):
+        model = build_model(mc, seed=0)
+        if checkpointed:
+            enable_block_checkpointing(model)
+        out = forward_loss(model, batch, mc, grid, weights, torch.device("cpu"), amp=False,
+                           generator=torch.Generator().manual_seed(3))
+        out["loss"].backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        assert torch.allclose(grads[0][name], grads[1][name], rtol=1e-5, atol=1e-7), name
