@@ -50,6 +50,17 @@ def load_model(path: str) -> SCTDiff:
     return model
 
 
+def strip_wrapper_prefixes(name: str) -> str:
+    """Drop the prefixes torch.compile ("_orig_mod.") and DDP ("module.") add to weight names."""
+    while True:
+        for prefix in ("_orig_mod.", "module."):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+                break
+        else:
+            return name
+
+
 def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
     checkpoint = torch.load(path, map_location="cpu")
     state: Dict[str, torch.Tensor]
@@ -66,9 +77,7 @@ def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
         if not config_name:
             raise ValueError("Expected --config for a bare state_dict checkpoint but received none")
         state, cfg = checkpoint, get_config(config_name)
-    # Checkpoints saved from torch.compile'd or DDP models carry prefixes; strip them.
-    state = {k.replace("_orig_mod.", "").replace("module.", "", 1) if k.startswith("module.") else
-             k.replace("_orig_mod.", ""): v for k, v in state.items()}
+    state = {strip_wrapper_prefixes(k): v for k, v in state.items()}
     model = SCTDiff(cfg)
     model.load_state_dict(state, strict=True)
     return model

@@ -101,3 +101,12 @@ def test_load_model_round_trip(tmp_path):
     loaded = load_model(path)
     assert loaded.cfg == model.cfg
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+def test_wrapper_prefixes_are_stripped():
+    sys.path.insert(0, TRAINING)
+    from export import strip_wrapper_prefixes
+
+    assert strip_wrapper_prefixes("module._orig_mod.encoder.norm.weight") == "encoder.norm.weight"
+    assert strip_wrapper_prefixes("_orig_mod.decoder.head_bias") == "decoder.head_bias"
+    assert strip_wrapper_prefixes("decoder.blocks.0.vis_mamba.D") == "decoder.blocks.0.vis_mamba.D"
