@@ -301,10 +301,16 @@ class Decoder(nn.Module):
 def decode_outputs(logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """logits [..., 6, V] -> tokens [..., 4] (argmax, ties to the lowest index),
     scores [..., 4] (top-1 softmax probability), frame scores [...] (mean of the 4)."""
-    coords = logits[..., 1:5, :]
+    coords = logits[..., 1:5, :].float()
     tokens = torch.argmax(coords, dim=-1)
     scores = torch.softmax(coords, dim=-1).max(dim=-1).values
     return tokens, scores, scores.mean(dim=-1)
+
+
+def _as_long(values) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values.long()
+    return torch.as_tensor(np.asarray(values), dtype=torch.long)
 
 
 class SCTDiff(nn.Module):
@@ -339,10 +345,11 @@ class SCTDiff(nn.Module):
         features [N, Hs, Ws, D], prior tokens [N, 4], timesteps [N], seed (uint64)
         -> dict(logits [N, 6, V], tokens [N, 4], scores [N, 4], frame_scores [N], noise [N, 4, d]).
         """
-        tokens = torch.as_tensor(np.asarray(tokens), dtype=torch.long)
-        timesteps = torch.as_tensor(np.asarray(timesteps), dtype=torch.long)
+        device = features.device
+        tokens = _as_long(tokens).to(device)
+        timesteps = _as_long(timesteps).to(device)
         frames = tokens.shape[0]
-        noise = torch.from_numpy(trajectory_noise(seed, frames, self.cfg.decoder.dim))
+        noise = torch.from_numpy(trajectory_noise(seed, frames, self.cfg.decoder.dim)).to(device)
         logits = self.decoder(features[None], tokens[None], timesteps[None], noise[None])[0]
         out_tokens, scores, frame_scores = decode_outputs(logits)
         return {"logits": logits, "tokens": out_tokens, "scores": scores,
