@@ -1,5 +1,12 @@
 /** Dataset readers (GOT-10k, LaSOT, TrackingNet, OTB) and result writers/readers in each benchmark's layout. */
-export * from './annotation-file.js';
+export {
+  AnnotationFormatError,
+  parseBoxLines,
+  parseIntegerList,
+  parseNumberLines,
+  readBoxFile,
+  readIntegerListFile,
+} from './annotation-file.js';
 export type { DatasetSequence } from './dataset-sequence.js';
 export * from './got10k.js';
 export * from './lasot.js';
