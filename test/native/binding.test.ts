@@ -195,3 +195,42 @@ describe('a model written by training/export.py', () => {
     }
   });
 });
+
+describe('engines that are never disposed', () => {
+  // Run in a child process: the point is how the process ends.
+  function runChild(body: string): { status: number | null; stdout: string; stderr: string } {
+    const script = `
+      const addon = require('node-gyp-build')(${JSON.stringify(PACKAGE_ROOT)});
+      const model = ${JSON.stringify(nanoModel)};
+      ${body}
+    `;
+    const run = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 30_000, cwd: PACKAGE_ROOT });
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  }
+
+  it('do not keep the process alive once idle, and the process exits cleanly', () => {
+    const run = runChild(`
+      const engine = new addon.NativeEngine(model, 'cpu', 1);
+      engine.open().then((info) => console.log('opened', info.name));
+    `);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('opened nano');
+  });
+
+  it('are collected without crashing when garbage collection finds them', () => {
+    const run = runChild(`
+      (async () => {
+        for (let i = 0; i < 8; i++) {
+          const engine = new addon.NativeEngine(model, 'cpu', 1);
+          await engine.open();
+        }
+        for (let i = 0; i < 5; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); }
+        console.log('collected');
+      })();
+    `);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('collected');
+  });
+});
