@@ -156,7 +156,8 @@ export async function trackCommand({ argv, io, deps }: CommandContext): Promise<
       score: e.score,
       revised: revisedFrames.has(e.frameIndex),
     }));
-    const json = `${JSON.stringify(entries, null, 1)}\n`;
+    // One frame per line: readable, and line-oriented tools (grep, head) work on it.
+    const json = `[\n${entries.map((entry) => JSON.stringify(entry)).join(',\n')}\n]\n`;
     if (jsonPath !== undefined) await writeFileAtomic(jsonPath, json);
     if (outPath === undefined && jsonPath === undefined) io.stdout.write(json);
     else {
