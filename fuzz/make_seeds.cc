@@ -1,6 +1,6 @@
-// Writes small valid weight files (a micro config, every tensor of expected_tensors) as the
-// fuzzer's seed corpus, so mutations start from headers that pass every check and reach the
-// deep validation paths. Usage: make_seeds <output-dir>
+// Writes small valid weight files (the "nano" config of test/fixtures/weights, every tensor of
+// expected_tensors) as the fuzzers' seed corpus, so mutations start from headers that pass
+// every check and reach the deep validation paths. Usage: make_seeds <output-dir>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -13,8 +13,8 @@
 
 namespace {
 
-const char* kMicroConfig =
-    R"({"name":"micro","encoder":{"patch":4,"dim":8,"depth":1,"heads":2,"mlp":16,"search_size":16,)"
+const char* kNanoConfig =
+    R"({"name":"nano","encoder":{"patch":4,"dim":8,"depth":1,"heads":2,"mlp":16,"search_size":16,)"
     R"("template_size":8,"search_factor":4.0,"template_factor":2.0,"ln_eps":1e-6},)"
     R"("decoder":{"dim":16,"blocks":1,"d_state":2,"d_conv":2,"expand":1,"dt_rank":1,"vis_stride":2,)"
     R"("clip_len":2,"rms_eps":1e-5},"tokens":{"bins":4,"range_min":-0.5,"range_max":1.5,"vocab":10,)"
@@ -23,8 +23,8 @@ const char* kMicroConfig =
 
 std::vector<uint8_t> make_file(const char* dtype, size_t element_size) {
   nlohmann::ordered_json header;
-  header["__metadata__"] = {{"format", "sct-diff"}, {"format_version", "1"}, {"config", kMicroConfig}};
-  const sctdiff::ModelConfig config = sctdiff::parse_model_config(kMicroConfig);
+  header["__metadata__"] = {{"format", "sct-diff"}, {"format_version", "1"}, {"config", kNanoConfig}};
+  const sctdiff::ModelConfig config = sctdiff::parse_model_config(kNanoConfig);
   uint64_t offset = 0;
   for (const auto& spec : sctdiff::expected_tensors(config)) {
     uint64_t count = 1;
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const struct { const char* dtype; size_t size; const char* file; } kinds[] = {
-      {"F32", 4, "micro_f32.safetensors"}, {"F16", 2, "micro_f16.safetensors"}, {"BF16", 2, "micro_bf16.safetensors"}};
+      {"F32", 4, "nano_f32.safetensors"}, {"F16", 2, "nano_f16.safetensors"}, {"BF16", 2, "nano_bf16.safetensors"}};
   for (const auto& kind : kinds) {
     const std::vector<uint8_t> bytes = make_file(kind.dtype, kind.size);
     // Check the seed is valid: a seed that fails validation would waste the fuzzer's time.
