@@ -29,10 +29,16 @@ LAST = "last.pt"
 
 
 def rng_state() -> Dict[str, Any]:
-    """Every global random state training touches."""
+    """Every global random state training touches, as tensors and plain Python values only.
+
+    torch >= 2.6 loads with `weights_only=True` by default, which refuses numpy arrays; keeping
+    checkpoints to tensors/ints/tuples lets training/export.py read them on any torch version.
+    """
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     state: Dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": {"name": str(name), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -43,7 +49,8 @@ def rng_state() -> Dict[str, Any]:
 def restore_rng_state(state: Dict[str, Any]) -> None:
     """Inverse of `rng_state`; CUDA states are restored only where the device count matches."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
     torch.set_rng_state(state["torch"].cpu() if hasattr(state["torch"], "cpu") else state["torch"])
     cuda = state.get("cuda")
     if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
@@ -79,6 +86,7 @@ def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, 
     """Write out_dir/last.pt (and out_dir/step_<step>.pt when keep_copy); returns last.pt's path."""
     state = {
         "version": CHECKPOINT_VERSION,
+        "torch_version": str(torch.__version__),
         "model": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()},
         "config": config,
         "optimizer": optimizer.state_dict(),
@@ -98,10 +106,23 @@ def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, 
 
 def load_checkpoint(path: Path) -> Dict[str, Any]:
     """Read a checkpoint onto the CPU (the caller moves tensors where they belong)."""
-    state = torch.load(str(path), map_location="cpu")
+    # Our own files: full unpickling (torch 1.13's weights-only reader rejects plain floats).
+    state = torch.load(str(path), map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "model" not in state:
         raise ValueError(f"Expected a training checkpoint dict with a 'model' entry but received {type(state).__name__}")
     return state
+
+
+SAFE_TYPES = (dict, list, tuple, int, float, str, bool, type(None), torch.Tensor)
+
+
+def only_safe_types(obj: Any) -> bool:
+    """Whether `obj` holds only what torch's weights-only loader (torch >= 2.6's default) accepts."""
+    if isinstance(obj, dict):
+        return all(isinstance(k, (str, int)) and only_safe_types(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return all(only_safe_types(v) for v in obj)
+    return isinstance(obj, SAFE_TYPES)
 
 
 def find_resume_path(resume: str, out_dir: Path) -> Optional[Path]:
