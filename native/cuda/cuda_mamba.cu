@@ -1,0 +1,94 @@
+// The bidirectional Mamba's sequence ops: causal depthwise conv1d + SiLU, and the selective scan.
+//
+// Scan layout (the design of docs/reference gpu-baseline.md's last section): one thread per
+// (channel, state). A group of G = next_pow2(state) consecutive lanes holds one channel's
+// states, so a warp holds 32/G channels; every thread runs its state's recurrence sequentially
+// along the sequence, and y_l = C_l · h_l is a shuffle reduction inside the group. The decoder's
+// E = 1024 channels (B256) x 16 states give 16384 threads, enough to fill an H100 with one
+// launch, where the public kernel (one block per channel, a loop over states) is latency bound.
+// The direction is an index map (reverse reads position L-1-step) so no reversed copies exist.
+#include <cuda_runtime.h>
+
+#include "cuda_activations.cuh"
+#include "cuda_error.h"
+#include "cuda_kernels.h"
+#include "cuda_launch.h"
+
+namespace sctdiff::cuda {
+namespace {
+
+__global__ void causal_conv1d_silu_kernel(CausalConv1dParams p) {
+  const int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (index >= static_cast<int64_t>(p.seq) * p.channels) return;
+  const int e = static_cast<int>(index % p.channels), pos = static_cast<int>(index / p.channels);
+  const int K = p.width;
+  float v = p.bias[e];
+  // Tap k multiplies the input k - (K-1) steps along the scan direction (CPU order of sums).
+  for (int k = 0; k < K; ++k) {
+    const int src = p.reverse ? pos + (K - 1) - k : pos - (K - 1) + k;
+    if (src < 0 || src >= p.seq) continue;
+    v += p.weight[static_cast<int64_t>(e) * K + k] * p.x[static_cast<int64_t>(src) * p.ldx + e];
+  }
+  p.out[static_cast<int64_t>(pos) * p.ldout + e] = silu(v);
+}
+
+template <int G>
+__global__ void selective_scan_kernel(SelectiveScanParams p) {
+  const int thread = blockIdx.x * blockDim.x + threadIdx.x;
+  const int n = thread % G;
+  const int channel = thread / G;
+  // Groups past the last channel still run the loop: their lanes take part in the shuffles.
+  const bool active = channel < p.channels;
+  const int e = active ? channel : p.channels - 1;
+  const bool has_state = n < p.state;
+  const float a = has_state ? p.a[static_cast<int64_t>(e) * p.state + n] : 0.0f;
+  const float d = p.d[e];
+  float h = 0.0f;
+  for (int step = 0; step < p.seq; ++step) {
+    const int64_t pos = p.reverse ? p.seq - 1 - step : step;
+    const float u = p.u[pos * p.ldu + e];
+    const float dt = p.delta[pos * p.ld_delta + e];
+    const float b = has_state ? p.b[pos * p.ld_bc + n] : 0.0f;
+    const float c = has_state ? p.c[pos * p.ld_bc + n] : 0.0f;
+    h = expf(dt * a) * h + dt * b * u;
+    float y = h * c;
+#pragma unroll
+    for (int offset = G / 2; offset > 0; offset >>= 1) y += __shfl_xor_sync(0xffffffffu, y, offset, G);
+    if (n == 0 && active) {
+      const float v = (y + d * u) * silu(p.z[pos * p.ldz + e]);
+      float* out = p.out + pos * p.ldout + e;
+      *out = p.accumulate ? *out + v : v;
+    }
+  }
+}
+
+template <int G>
+void launch_scan(const SelectiveScanParams& p, cudaStream_t stream) {
+  constexpr int kThreads = 128;
+  const int64_t threads = static_cast<int64_t>(p.channels) * G;
+  selective_scan_kernel<G><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(p);
+  check_launch("selective_scan_kernel");
+}
+
+}  // namespace
+
+void launch_causal_conv1d_silu(const CausalConv1dParams& p, cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(p.seq) * p.channels;
+  if (total <= 0) return;
+  causal_conv1d_silu_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(p);
+  check_launch("causal_conv1d_silu_kernel");
+}
+
+void launch_selective_scan(const SelectiveScanParams& p, cudaStream_t stream) {
+  if (p.seq <= 0 || p.channels <= 0) return;
+  if (p.state <= 1) return launch_scan<1>(p, stream);
+  if (p.state <= 2) return launch_scan<2>(p, stream);
+  if (p.state <= 4) return launch_scan<4>(p, stream);
+  if (p.state <= 8) return launch_scan<8>(p, stream);
+  if (p.state <= 16) return launch_scan<16>(p, stream);
+  if (p.state <= 32) return launch_scan<32>(p, stream);
+  throw CudaError("Expected a Mamba state size of at most 32 for the CUDA backend but received " +
+                  std::to_string(p.state));
+}
+
+}  // namespace sctdiff::cuda
