@@ -1,6 +1,10 @@
 // The sequence ops of the bidirectional Mamba on the CPU: causal depthwise conv1d + SiLU and the
 // selective scan. Both are independent per channel, so channels are split over the pool and the
 // innermost loops run over contiguous channels (auto-vectorized).
+// Let GCC if-convert and vectorize the clamped exp in the scan whatever the build flags (no FP
+// exception flags are ever read).
+#pragma GCC optimize("no-trapping-math")
+
 #include <algorithm>
 #include <vector>
 
@@ -44,6 +48,50 @@ void CpuBackend::causal_conv1d_silu(const CausalConv1dParams& p) {
   });
 }
 
+namespace {
+
+// Channels [e0, e1) of a selective scan. Compiled twice (AVX2 and the x86-64 baseline) and
+// picked at load time by the CPU's features (GCC function multiversioning); both round
+// identically because -ffp-contract=off keeps FMA out. `scratch` holds 2·N·width + width floats.
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+void scan_channels(const SelectiveScanParams& p, int e0, int e1, float* scratch) {
+  const int L = p.seq, N = p.state, width = e1 - e0;
+  float* at = scratch;  // A transposed [N][width]
+  float* h = at + static_cast<size_t>(N) * width;  // state [N][width]
+  float* y = h + static_cast<size_t>(N) * width;   // [width]
+  for (int e = e0; e < e1; ++e) {
+    for (int n = 0; n < N; ++n) at[n * width + (e - e0)] = p.a[static_cast<int64_t>(e) * N + n];
+  }
+  std::fill(h, h + static_cast<size_t>(N) * width, 0.0f);
+  for (int step = 0; step < L; ++step) {
+    const int pos = p.reverse ? L - 1 - step : step;
+    const float* __restrict u = p.u + static_cast<int64_t>(pos) * p.ldu + e0;
+    const float* __restrict delta = p.delta + static_cast<int64_t>(pos) * p.ld_delta + e0;
+    const float* B = p.b + static_cast<int64_t>(pos) * p.ld_bc;
+    const float* C = p.c + static_cast<int64_t>(pos) * p.ld_bc;
+    std::fill(y, y + width, 0.0f);
+    for (int n = 0; n < N; ++n) {
+      const float bn = B[n], cn = C[n];
+      float* __restrict hn = h + n * width;
+      const float* __restrict an = at + n * width;
+      float* __restrict yy = y;
+      for (int e = 0; e < width; ++e) {
+        hn[e] = exp_approx(delta[e] * an[e]) * hn[e] + delta[e] * bn * u[e];
+        yy[e] += hn[e] * cn;
+      }
+    }
+    const float* z = p.z + static_cast<int64_t>(pos) * p.ldz + e0;
+    float* out = p.out + static_cast<int64_t>(pos) * p.ldout + e0;
+    const float* D = p.d + e0;
+    for (int e = 0; e < width; ++e) {
+      const float v = (y[e] + D[e] * u[e]) * silu_precise(z[e]);
+      out[e] = p.accumulate ? out[e] + v : v;
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::selective_scan(const SelectiveScanParams& p) {
   const int L = p.seq, E = p.channels, N = p.state;
   const int chunks = (E + kChannelChunk - 1) / kChannelChunk;
@@ -52,39 +100,7 @@ void CpuBackend::selective_scan(const SelectiveScanParams& p) {
   pool_.parallel_for(tasks, [&](int task, int worker) {
     const int e0 = tasks == 1 ? 0 : task * kChannelChunk;
     const int e1 = tasks == 1 ? E : std::min(E, e0 + kChannelChunk);
-    const int width = e1 - e0;
-    // Scratch: A transposed [N][width], state h [N][width], y [width].
-    float* at = scratch(worker, static_cast<size_t>(2 * N + 1) * width);
-    float* h = at + static_cast<size_t>(N) * width;
-    float* y = h + static_cast<size_t>(N) * width;
-    for (int e = e0; e < e1; ++e) {
-      for (int n = 0; n < N; ++n) at[n * width + (e - e0)] = p.a[static_cast<int64_t>(e) * N + n];
-    }
-    std::fill(h, h + static_cast<size_t>(N) * width, 0.0f);
-    for (int step = 0; step < L; ++step) {
-      const int pos = p.reverse ? L - 1 - step : step;
-      const float* u = p.u + static_cast<int64_t>(pos) * p.ldu + e0;
-      const float* delta = p.delta + static_cast<int64_t>(pos) * p.ld_delta + e0;
-      const float* B = p.b + static_cast<int64_t>(pos) * p.ld_bc;
-      const float* C = p.c + static_cast<int64_t>(pos) * p.ld_bc;
-      std::fill(y, y + width, 0.0f);
-      for (int n = 0; n < N; ++n) {
-        const float bn = B[n], cn = C[n];
-        float* hn = h + n * width;
-        const float* an = at + n * width;
-        for (int e = 0; e < width; ++e) {
-          hn[e] = exp_approx(delta[e] * an[e]) * hn[e] + delta[e] * bn * u[e];
-          y[e] += hn[e] * cn;
-        }
-      }
-      const float* z = p.z + static_cast<int64_t>(pos) * p.ldz + e0;
-      float* out = p.out + static_cast<int64_t>(pos) * p.ldout + e0;
-      const float* D = p.d + e0;
-      for (int e = 0; e < width; ++e) {
-        const float v = (y[e] + D[e] * u[e]) * silu_precise(z[e]);
-        out[e] = p.accumulate ? out[e] + v : v;
-      }
-    }
+    scan_channels(p, e0, e1, scratch(worker, static_cast<size_t>(2 * N + 1) * (e1 - e0)));
   });
 }
 
