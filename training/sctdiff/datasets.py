@@ -214,15 +214,21 @@ class SyntheticSource:
 
 def write_got10k_sequence(folder: Path, frames: Iterable[np.ndarray], boxes: np.ndarray, absence: np.ndarray,
                           cover: np.ndarray, quality: int = 95) -> None:
-    """Write one sequence in GOT-10k's layout (frames are uint8 RGB)."""
+    """Write one sequence in GOT-10k's layout (frames are uint8 RGB), with a meta_info.ini whose
+    `resolution: (W, H)` line lets evaluators clip boxes to the image as the got10k toolkit does."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    size = None
     for i, frame in enumerate(frames):
+        size = (frame.shape[1], frame.shape[0])
         cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                     [cv2.IMWRITE_JPEG_QUALITY, quality])
     (folder / "groundtruth.txt").write_text("".join(f"{b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}\n" for b in boxes))
     (folder / "absence.label").write_text("".join(f"{int(a)}\n" for a in absence))
     (folder / "cover.label").write_text("".join(f"{int(c)}\n" for c in cover))
+    if size is not None:
+        (folder / "meta_info.ini").write_text("[METAINFO]\nobject_class: synthetic\nmotion_class: synthetic\n"
+                                               f"resolution: ({size[0]}, {size[1]})\n")
 
 
 def open_source(spec: str, library: Optional[PhotoLibrary] = None, seed: int = 0):

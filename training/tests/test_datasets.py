@@ -47,6 +47,9 @@ def test_got10k_layout_round_trip(tmp_path):
     np.testing.assert_allclose(seq.boxes, BOXES)
     assert seq.visible.tolist() == [True, True, False, True]
     assert abs(int(seq.frame(3)[0, 0, 0]) - 30) <= 2  # frame 3 = 00000004.jpg
+    # Evaluators clip boxes to the image size they read from meta_info.ini (got10k toolkit).
+    meta = (root / "val" / "GOT-10k_Val_000001" / "meta_info.ini").read_text()
+    assert "resolution: (64, 48)" in meta.splitlines()
 
 
 def test_lasot_layout(tmp_path):
