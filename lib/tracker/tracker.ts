@@ -122,8 +122,16 @@ export class Tracker implements AsyncDisposable {
    */
   static async create(options: TrackerOptions = {}): Promise<Tracker> {
     const resolved = resolveTrackerOptions(options);
+    const logger = resolved.logger;
     const engine =
-      options.engine ?? (await createEngine({ model: resolved.model, device: resolved.device, threads: resolved.threads }));
+      options.engine ??
+      (await createEngine({
+        model: resolved.model,
+        device: resolved.device,
+        threads: resolved.threads,
+        // The one line device 'auto' prints when it falls back to the CPU goes to our logger if there is one.
+        ...(logger ? { logger: (line: string) => logger('warn', line) } : {}),
+      }));
     const ownsEngine = options.engine === undefined;
     try {
       validateStride(resolved.stride, engine.model.clipLength);

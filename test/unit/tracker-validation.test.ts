@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DisposedError,
@@ -9,7 +10,7 @@ import {
 } from '../../lib/errors.js';
 import type { Frame } from '../../lib/engine/types.js';
 import type { Box } from '../../lib/geometry/box.js';
-import { Tracker, type TrackResult, type TrackerOptions } from '../../lib/tracker/index.js';
+import { Tracker, type TrackResult, type TrackerOptions, defaultModelPath } from '../../lib/tracker/index.js';
 import { copyFrame, validateFrame } from '../../lib/tracker/frame.js';
 import { TestEngine, type TestEngineOptions, frameIndexOf, makeTestFrame, syntheticTrajectory } from '../helpers/test-engine.js';
 
@@ -93,6 +94,11 @@ describe('Tracker input errors', () => {
     await expect(tracker.track(makeTestFrame(1, 160, 120))).rejects.toThrow(InvalidFrameError);
     expect(tracker.frameCount).toBe(1);
     await expect(tracker.track(makeTestFrame(1))).resolves.toMatchObject({ frameIndex: 1 });
+  });
+
+  it('defaults the model to the package copy of models/sctdiff-tiny.safetensors', () => {
+    const packageRoot = path.resolve(import.meta.dirname, '..', '..');
+    expect(defaultModelPath()).toBe(path.join(packageRoot, 'models', 'sctdiff-tiny.safetensors'));
   });
 
   it('rejects bad options with typed errors', async () => {
