@@ -15,17 +15,22 @@ checkpoint intact, never a truncated one.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import random
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 
 CHECKPOINT_VERSION = 1
 LAST = "last.pt"
+PORTABLE_INDEX = "last.pt.index.json"
+# Machines lent for training return at most 16 MiB per file and 64 MiB in all.
+PORTABLE_PART_BYTES = 15 * 2 ** 20
 
 
 def rng_state() -> Dict[str, Any]:
@@ -82,8 +87,10 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, Any], optimizer: torch.optim.Optimizer,
                     scheduler: Any, step: int, data_position: int, args: Dict[str, Any],
-                    metrics: Optional[Dict[str, float]] = None, keep_copy: bool = False) -> Path:
-    """Write out_dir/last.pt (and out_dir/step_<step>.pt when keep_copy); returns last.pt's path."""
+                    metrics: Optional[Dict[str, float]] = None, keep_copy: bool = False,
+                    portable_dir: Optional[Path] = None) -> Path:
+    """Write out_dir/last.pt (and out_dir/step_<step>.pt when keep_copy, and a `write_portable`
+    copy in portable_dir when given); returns last.pt's path."""
     state = {
         "version": CHECKPOINT_VERSION,
         "torch_version": str(torch.__version__),
@@ -101,11 +108,76 @@ def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, 
     atomic_save(state, last)
     if keep_copy:
         atomic_save(state, Path(out_dir) / f"step_{step:07d}.pt")
+    if portable_dir is not None:
+        write_portable(state, Path(portable_dir))
     return last
 
 
+def write_portable(state: Dict[str, Any], folder: Path, part_bytes: int = PORTABLE_PART_BYTES) -> List[Path]:
+    """A compact copy of a checkpoint that fits a lent machine's file limits.
+
+    Adam's moment estimates are stored in bf16 (same exponent range as fp32; optimizer
+    load_state_dict casts them back to the parameters' dtype), which takes tiny from about
+    72 MB to 48 MB; the bytes are then cut into parts of at most `part_bytes`, and an index
+    with each part's size and SHA-256 is written last, so a half-written copy is never read.
+    """
+    compact = dict(state)
+    optimizer = dict(state["optimizer"])
+    optimizer["state"] = {key: {name: (value.to(torch.bfloat16) if torch.is_tensor(value) and name != "step"
+                                       and value.is_floating_point() else value)
+                                for name, value in slot.items()}
+                          for key, slot in state["optimizer"]["state"].items()}
+    compact["optimizer"] = optimizer
+    compact["portable"] = True
+    buffer = io.BytesIO()
+    torch.save(compact, buffer)
+    blob = buffer.getvalue()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for number, start in enumerate(range(0, len(blob), part_bytes)):
+        chunk = blob[start:start + part_bytes]
+        name = f"{LAST}.part{number:03d}"
+        atomic_write_bytes(folder / name, chunk)
+        parts.append({"name": name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
+    index = {"step": state["step"], "data_position": state["data_position"], "parts": parts,
+             "sha256": hashlib.sha256(blob).hexdigest()}
+    atomic_write_bytes(folder / PORTABLE_INDEX, json.dumps(index, indent=1).encode())
+    return [folder / p["name"] for p in parts] + [folder / PORTABLE_INDEX]
+
+
+def read_portable(index_path: Path) -> Dict[str, Any]:
+    """Reassemble and verify a `write_portable` copy; raises ValueError on a missing or corrupt part."""
+    index_path = Path(index_path)
+    index = json.loads(index_path.read_text())
+    blob = bytearray()
+    for part in index["parts"]:
+        chunk = (index_path.parent / part["name"]).read_bytes()
+        if len(chunk) != part["bytes"] or hashlib.sha256(chunk).hexdigest() != part["sha256"]:
+            raise ValueError(f"Expected part {part['name']} of {part['bytes']} bytes with its recorded SHA-256 "
+                             f"but received {len(chunk)} bytes that do not match")
+        blob += chunk
+    if hashlib.sha256(bytes(blob)).hexdigest() != index["sha256"]:
+        raise ValueError(f"Expected the parts of {index_path} to reassemble to the recorded SHA-256 but received another")
+    return torch.load(io.BytesIO(bytes(blob)), map_location="cpu", weights_only=False)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def load_checkpoint(path: Path) -> Dict[str, Any]:
-    """Read a checkpoint onto the CPU (the caller moves tensors where they belong)."""
+    """Read a checkpoint onto the CPU (the caller moves tensors where they belong).
+
+    `path` is a file written by `save_checkpoint`, or a portable copy's index file.
+    """
+    if str(path).endswith(".index.json"):
+        return read_portable(Path(path))
     # Our own files: full unpickling (torch 1.13's weights-only reader rejects plain floats).
     state = torch.load(str(path), map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "model" not in state:
@@ -132,7 +204,8 @@ def find_resume_path(resume: str, out_dir: Path) -> Optional[Path]:
         return candidate if candidate.exists() else None
     path = Path(resume)
     if path.is_dir():
-        path = path / LAST
+        # A run folder (last.pt) or a folder holding only a portable copy.
+        path = path / LAST if (path / LAST).exists() or not (path / PORTABLE_INDEX).exists() else path / PORTABLE_INDEX
     if not path.exists():
         raise FileNotFoundError(f"Expected a checkpoint at {path} but received nothing there")
     return path

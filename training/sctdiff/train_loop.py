@@ -77,6 +77,9 @@ class TrainConfig:
     eval_batches: int = 4
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time; 0: no limit
     export_path: Optional[str] = None  # write a safetensors export at the end
+    # Also write a compact, split copy of every checkpoint here (parts <= 15 MiB, bf16 Adam
+    # moments): what a lent GPU machine can hand back ($OUT) and a fresh one can resume from.
+    portable_dir: Optional[str] = None
     photos: Optional[str] = None  # photo cache folder (default training/photos/cache)
 
 
@@ -277,7 +280,8 @@ class Trainer:
         keep = bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0
         return save_checkpoint(self.out_dir, model=self.model, config=self.mc.to_dict(), optimizer=self.optimizer,
                                scheduler=self.scheduler, step=self.step, data_position=self.data_position,
-                               args=asdict(self.cfg), metrics=metrics, keep_copy=keep)
+                               args=asdict(self.cfg), metrics=metrics, keep_copy=keep,
+                               portable_dir=Path(self.cfg.portable_dir) if self.cfg.portable_dir else None)
 
     @torch.no_grad()
     def evaluate(self) -> Dict[str, float]:

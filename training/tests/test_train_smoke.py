@@ -155,3 +155,33 @@ def test_checkpoints_load_with_weights_only_as_torch_2_does_by_default(tmp_path)
         restored = torch.load(tmp_path / "r.pt")["rng"]
     restore_rng_state(restored)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_portable_copy_is_split_small_and_resumes(tmp_path):
+    from sctdiff.checkpoint import PORTABLE_INDEX, find_resume_path, read_portable, write_portable
+
+    quiet = lambda *_: None  # noqa: E731
+    trainer = Trainer(run_cfg(tmp_path / "p", steps=2, portable_dir=str(tmp_path / "portable")), log=quiet)
+    trainer.run()
+    full = load_checkpoint(tmp_path / "p" / "run" / "last.pt")
+    # Force several parts to exercise the split, then corrupt one and expect a clear error.
+    paths = write_portable(full, tmp_path / "small", part_bytes=200_000)
+    assert len(paths) > 3 and all(p.stat().st_size <= 200_000 for p in paths[:-1])
+    copy = read_portable(tmp_path / "small" / PORTABLE_INDEX)
+    for name, value in full["model"].items():
+        assert torch.equal(copy["model"][name], value)
+    moments = next(iter(copy["optimizer"]["state"].values()))
+    assert moments["exp_avg"].dtype == torch.bfloat16
+    assert copy["step"] == 2 and copy["data_position"] == full["data_position"]
+    # A fresh trainer resumes from the portable folder alone (no last.pt next to it).
+    assert find_resume_path(str(tmp_path / "portable"), tmp_path / "elsewhere").name == PORTABLE_INDEX
+    resumed = Trainer(run_cfg(tmp_path / "q", steps=3, resume=str(tmp_path / "portable")), log=quiet)
+    assert resumed.step == 2
+    resumed.run()
+    assert resumed.step == 3
+    part = paths[1]
+    part.write_bytes(part.read_bytes()[:-1] + b"x")
+    import pytest
+
+    with pytest.raises(ValueError, match="SHA-256"):
+        read_portable(tmp_path / "small" / PORTABLE_INDEX)
