@@ -8,6 +8,7 @@ import type { Box } from '../geometry/box.js';
 import { availableBackends } from '../engine/backends.js';
 import { Tracker } from '../tracker/tracker.js';
 import { evalBenchmarkAccess } from './benchmarks.js';
+import { queryGpus, type GpuDescription } from './gpu-info.js';
 
 /** A frame's box as the tracker reports it. */
 export interface CliTrackedFrame {
@@ -101,6 +102,8 @@ export interface CliDependencies {
   createTracker(options: CliTrackerOptions): Promise<CliTracker>;
   /** Report the compute backends. Default: lib/engine's `availableBackends`; undefined means "this build cannot tell". */
   availableBackends: (() => Promise<CliBackendStatus[]>) | undefined;
+  /** GPUs the NVIDIA driver reports (empty when none). Default: nvidia-smi. */
+  queryGpus: () => Promise<GpuDescription[]>;
   /** Benchmark readers and writers for `eval`. Default: lib/eval's dataset readers and result writers. */
   benchmarks: CliBenchmarkAccess | undefined;
   /** Run the engine speed test. Default: undefined (no benchmark in this build). */
@@ -119,6 +122,7 @@ export function defaultDependencies(): CliDependencies {
       }),
     availableBackends: async () =>
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),
+    queryGpus,
     benchmarks: evalBenchmarkAccess(),
     runBenchmark: undefined,
   };

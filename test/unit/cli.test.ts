@@ -231,6 +231,33 @@ describe('sct-diff inspect and bench', () => {
     expect(stderr).toContain(`Could not load model "${model}": the file does not exist`);
   });
 
+  it('inspect summarizes a model file and lists backends and GPUs', async () => {
+    const weights = join(import.meta.dirname, '..', 'fixtures', 'goldens', 'weights.safetensors');
+    const deps: Partial<CliDependencies> = {
+      availableBackends: async () => [
+        { name: 'cuda', available: false, detail: 'not built' },
+        { name: 'cpu', available: true, detail: 'built in' },
+      ],
+      queryGpus: async () => [{ name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', driverVersion: '550.54.15' }],
+    };
+    const { code, stdout } = await run(['inspect', '--model', weights], deps);
+    expect(code).toBe(0);
+    expect(stdout).toContain('cuda      unavailable  not built');
+    expect(stdout).toContain('driver reports: NVIDIA H100 80GB HBM3, compute capability 9.0, driver 550.54.15');
+    expect(stdout).toContain('format          sct-diff v1');
+    expect(stdout).toContain('config          micro');
+    const json = await run(['inspect', '--model', weights, '--json'], deps);
+    const parsed = JSON.parse(json.stdout) as { model: { parameterCount: number; tensorCount: number; configName: string }; gpus: unknown[] };
+    // Cross-check with an independent reading of the header in Python.
+    const script = 'import json,struct,sys,math\nb=open(sys.argv[1],"rb").read()\nn=struct.unpack("<Q",b[:8])[0]\nh=json.loads(b[8:8+n])\nprint(sum(math.prod(v["shape"]) for k,v in h.items() if k!="__metadata__"), len(h)-1, json.loads(h["__metadata__"]["config"])["name"])';
+    const [count, tensors, name] = execFileSync('python3', ['-c', script, weights]).toString().trim().split(' ');
+    expect(parsed.model.parameterCount).toBe(Number(count));
+    expect(parsed.model.tensorCount).toBe(Number(tensors));
+    expect(parsed.model.configName).toBe(name);
+    expect(stdout).toContain(`(${Number(count).toLocaleString('en-US')}) in ${tensors} tensors`);
+    expect(parsed.gpus).toHaveLength(1);
+  });
+
   it('bench without an engine benchmark says what it would measure and exits 1', async () => {
     const { code, stdout, stderr } = await run(['bench'], { runBenchmark: undefined });
     expect(code).toBe(1);

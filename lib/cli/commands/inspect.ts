@@ -12,8 +12,9 @@ import { defaultModelPath } from '../../tracker/options.js';
 export const INSPECT_HELP = `Usage: sct-diff inspect [--model FILE] [--json]
 
 Show the compute backends this host can run (and why the others cannot), the GPU when the
-CUDA backend is available (name, compute capability, driver), and a summary of the model file
-(config name, parameter count, dtypes, file size) read from its safetensors header.
+CUDA backend is available, the GPUs the NVIDIA driver reports (name, compute capability,
+driver version, from nvidia-smi), and a summary of the model file (config name, parameter
+count, dtypes, file size) read from its safetensors header.
 
 Options:
   --model FILE   Model to summarize. Default: the package's bundled model.
@@ -53,6 +54,7 @@ export async function inspectCommand({ argv, io, deps }: CommandContext): Promis
   const modelPath = (values.model as string | undefined) ?? defaultModelPath();
 
   const backends = deps.availableBackends ? await deps.availableBackends() : undefined;
+  const gpus = await deps.queryGpus();
   let model: ModelFileSummary | undefined;
   let modelError: string | undefined;
   try {
@@ -62,13 +64,14 @@ export async function inspectCommand({ argv, io, deps }: CommandContext): Promis
   }
 
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ backends: backends ?? null, model: model ?? null, modelError: modelError ?? null }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ backends: backends ?? null, gpus, model: model ?? null, modelError: modelError ?? null }, null, 2)}\n`);
   } else {
     const lines: string[] = ['Backends:'];
     if (backends === undefined) lines.push('  (this build cannot list backends yet: the native engine registry is not available)');
     else for (const b of backends) lines.push(`  ${b.name.padEnd(9)} ${b.available ? 'available  ' : 'unavailable'}  ${b.detail}`);
     const cuda = backends?.find((b) => b.name === 'cuda');
     lines.push('GPU:', cuda?.available ? `  ${cuda.detail}` : '  no CUDA backend');
+    for (const gpu of gpus) lines.push(`  driver reports: ${gpu.name}, compute capability ${gpu.computeCapability}, driver ${gpu.driverVersion}`);
     lines.push(`Model: ${modelPath}`);
     if (model) {
       lines.push(
