@@ -5,7 +5,7 @@
  * sequences; AO is their mean and SR the fraction strictly above a threshold.
  */
 import { got10kIou } from './iou.js';
-import { numpyLinspace, numpyMean, fractionWhere } from './numeric.js';
+import { fractionCurve, fractionWhere, numpyLinspace, numpyMean } from './numeric.js';
 import type { EvaluatedSequence } from './types.js';
 import { sequenceName, validateSequences } from './validate.js';
 
@@ -55,7 +55,7 @@ export interface Got10kResult extends Got10kSummary {
  * NaN or ≤ 0 are dropped first, as the toolkit does when it reads a time file.
  */
 export function summarizeGot10k(ious: readonly number[], times: readonly number[] = []): Got10kSummary {
-  const successCurve = GOT10K_SUCCESS_THRESHOLDS.map((t) => fractionWhere(ious, (iou) => iou > t));
+  const successCurve = fractionCurve(ious, GOT10K_SUCCESS_THRESHOLDS, 'greater');
   const positiveTimes = times.filter((t) => t > 0);
   return {
     averageOverlap: numpyMean(ious),
@@ -93,8 +93,9 @@ export function evaluateGot10k(sequences: readonly EvaluatedSequence[]): Got10kR
       got10kIou(sequence.predictions[i]!, sequence.groundTruth[i]!, sequence.imageSize),
     );
     const times = (sequence.times ?? []).filter((t) => t > 0);
-    pooledIous.push(...ious);
-    pooledTimes.push(...times);
+    // A loop, not push(...spread): a spread of a very long sequence would overflow the call stack.
+    for (const iou of ious) pooledIous.push(iou);
+    for (const time of times) pooledTimes.push(time);
     const summary = summarizeGot10k(ious, times);
     return {
       name: sequenceName(sequence, index),

@@ -5,7 +5,16 @@
 export type { EvaluatedSequence } from './types.js';
 export * from './iou.js';
 export * from './center-error.js';
-export { numpyLinspace, numpyMean, numpySum, torchMean, torchMeanOverRows, torchSum, type TorchFloatType } from './numeric.js';
+export {
+  countCurve,
+  numpyLinspace,
+  numpyMean,
+  numpySum,
+  torchMean,
+  torchMeanOverRows,
+  torchSum,
+  type TorchFloatType,
+} from './numeric.js';
 export * from './got10k.js';
 export * from './otb.js';
 export * from './lasot.js';

@@ -6,7 +6,7 @@
  */
 import { got10kCenterError, got10kNormalizedCenterError } from './center-error.js';
 import { got10kIou } from './iou.js';
-import { fractionWhere, numpyLinspace, numpyMean, numpyMeanRows } from './numeric.js';
+import { fractionCurve, numpyLinspace, numpyMean, numpyMeanRows } from './numeric.js';
 import {
   OTB_PRECISION_THRESHOLDS,
   OTB_SUCCESS_THRESHOLDS,
@@ -58,9 +58,7 @@ export function lasotCurves(
 ): LasotCurves {
   return {
     ...otbCurves(ious, centerErrors),
-    normalizedPrecisionCurve: LASOT_NORMALIZED_PRECISION_THRESHOLDS.map((t) =>
-      fractionWhere(normalizedCenterErrors, (v) => v <= t),
-    ),
+    normalizedPrecisionCurve: fractionCurve(normalizedCenterErrors, LASOT_NORMALIZED_PRECISION_THRESHOLDS, 'lessEqual'),
   };
 }
 

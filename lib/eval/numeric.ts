@@ -15,13 +15,27 @@ function pairwiseSum(values: ArrayLike<number>, start: number, count: number): n
   }
   if (count <= PAIRWISE_BLOCK) {
     // Eight running sums, as numpy unrolls the loop; their combination order matters for the last bit.
-    const r = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let j = 0; j < 8; j++) r[j] = values[start + j] as number;
+    let r0 = values[start] as number;
+    let r1 = values[start + 1] as number;
+    let r2 = values[start + 2] as number;
+    let r3 = values[start + 3] as number;
+    let r4 = values[start + 4] as number;
+    let r5 = values[start + 5] as number;
+    let r6 = values[start + 6] as number;
+    let r7 = values[start + 7] as number;
     let i = 8;
-    for (; i < count - (count % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] = (r[j] as number) + (values[start + i + j] as number);
+    const unrolledEnd = count - (count % 8);
+    for (; i < unrolledEnd; i += 8) {
+      const k = start + i;
+      r0 += values[k] as number;
+      r1 += values[k + 1] as number;
+      r2 += values[k + 2] as number;
+      r3 += values[k + 3] as number;
+      r4 += values[k + 4] as number;
+      r5 += values[k + 5] as number;
+      r6 += values[k + 6] as number;
+      r7 += values[k + 7] as number;
     }
-    const [r0, r1, r2, r3, r4, r5, r6, r7] = r as [number, number, number, number, number, number, number, number];
     // prettier-ignore
     let sum = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
     for (; i < count; i++) sum += values[start + i] as number;
@@ -60,6 +74,55 @@ export function numpyLinspace(start: number, stop: number, count: number): numbe
   const values = Array.from({ length: count }, (_, i) => i * step + start);
   if (count > 1) values[count - 1] = stop;
   return values;
+}
+
+/**
+ * For each of the ascending `thresholds`, how many `values` are strictly greater (`'greater'`,
+ * success curves) or less than or equal (`'lessEqual'`, precision curves). One binary search
+ * per value instead of one pass per threshold; NaN values count nowhere, as numpy's comparisons.
+ */
+export function countCurve(values: ArrayLike<number>, thresholds: readonly number[], comparison: 'greater' | 'lessEqual'): number[] {
+  const m = thresholds.length;
+  // histogram[j] = number of values whose first passing (lessEqual) / last passing + 1 (greater) index is j.
+  const histogram = new Array<number>(m + 1).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    // lo = number of thresholds t with t < v (greater) or t < v (lessEqual: first index with t >= v).
+    let lo = 0;
+    let hi = m;
+    if (Number.isNaN(v)) {
+      lo = comparison === 'greater' ? 0 : m;
+    } else {
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((thresholds[mid] as number) < v) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    histogram[lo] = (histogram[lo] as number) + 1;
+  }
+  const counts = new Array<number>(m).fill(0);
+  if (comparison === 'greater') {
+    // v > t_k  ⇔  k < lo(v): count_k = #values with lo > k (suffix sums).
+    let running = 0;
+    for (let k = m - 1; k >= 0; k--) {
+      running += histogram[k + 1] as number;
+      counts[k] = running;
+    }
+  } else {
+    // v <= t_k  ⇔  k >= lo(v): count_k = #values with lo <= k (prefix sums).
+    let running = 0;
+    for (let k = 0; k < m; k++) {
+      running += histogram[k] as number;
+      counts[k] = running;
+    }
+  }
+  return counts;
+}
+
+/** {@link countCurve} divided by the number of values, as `numpy.mean` of the boolean matrix. */
+export function fractionCurve(values: ArrayLike<number>, thresholds: readonly number[], comparison: 'greater' | 'lessEqual'): number[] {
+  return countCurve(values, thresholds, comparison).map((c) => c / values.length);
 }
 
 /** Fraction of `values` for which `test` holds, as `numpy.mean` of a boolean array. */

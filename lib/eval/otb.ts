@@ -6,7 +6,7 @@
  */
 import { got10kCenterError } from './center-error.js';
 import { got10kIou } from './iou.js';
-import { fractionWhere, numpyLinspace, numpyMean, numpyMeanRows, numpySum } from './numeric.js';
+import { fractionCurve, numpyLinspace, numpyMean, numpyMeanRows, numpySum } from './numeric.js';
 import type { Box, EvaluatedSequence } from './types.js';
 import { copyBox, sequenceName, validateSequences } from './validate.js';
 
@@ -53,8 +53,8 @@ export interface OtbResult extends OtbScores {
 /** got10k's `_calc_curves` for OTB: success (IoU > thr) and precision (error ≤ thr) curves. */
 export function otbCurves(ious: readonly number[], centerErrors: readonly number[]): OtbCurves {
   return {
-    successCurve: OTB_SUCCESS_THRESHOLDS.map((t) => fractionWhere(ious, (v) => v > t)),
-    precisionCurve: OTB_PRECISION_THRESHOLDS.map((t) => fractionWhere(centerErrors, (v) => v <= t)),
+    successCurve: fractionCurve(ious, OTB_SUCCESS_THRESHOLDS, 'greater'),
+    precisionCurve: fractionCurve(centerErrors, OTB_PRECISION_THRESHOLDS, 'lessEqual'),
   };
 }
 

@@ -11,7 +11,7 @@ import {
   pytrackingNormalizedCenterError,
 } from './center-error.js';
 import { pytrackingIou } from './iou.js';
-import { torchMean, torchMeanOverRows } from './numeric.js';
+import { countCurve, torchMean, torchMeanOverRows } from './numeric.js';
 import type { Box, EvaluatedSequence } from './types.js';
 import { copyBox, sequenceName, validateSequences } from './validate.js';
 
@@ -165,13 +165,9 @@ export function pytrackingFrameErrors(
   return result;
 }
 
-/** Fraction as pytracking stores it: an integer count over the sequence length, in float32. */
-function float32Curve(values: readonly number[], thresholds: readonly number[], passes: (v: number, t: number) => boolean, length: number): number[] {
-  return thresholds.map((t) => {
-    let count = 0;
-    for (const v of values) if (passes(v, t)) count++;
-    return Math.fround(count / length);
-  });
+/** Fractions as pytracking stores them: integer counts over the sequence length, in float32. */
+function float32Curve(values: readonly number[], thresholds: readonly number[], comparison: 'greater' | 'lessEqual', length: number): number[] {
+  return countCurve(values, thresholds, comparison).map((count) => Math.fround(count / length));
 }
 
 /** Score one sequence: float32 curves and the average overlap over valid frames. */
@@ -191,12 +187,12 @@ export function pytrackingSequenceResult(
     name,
     averageOverlap: torchMean(validOverlaps, 'float64'),
     validFrameCount: validOverlaps.length,
-    successCurve: float32Curve(errors.overlaps, PYTRACKING_OVERLAP_THRESHOLDS, (v, t) => v > t, length),
-    precisionCurve: float32Curve(errors.centerErrors, PYTRACKING_CENTER_THRESHOLDS, (v, t) => v <= t, length),
+    successCurve: float32Curve(errors.overlaps, PYTRACKING_OVERLAP_THRESHOLDS, 'greater', length),
+    precisionCurve: float32Curve(errors.centerErrors, PYTRACKING_CENTER_THRESHOLDS, 'lessEqual', length),
     normalizedPrecisionCurve: float32Curve(
       errors.normalizedCenterErrors,
       PYTRACKING_NORMALIZED_CENTER_THRESHOLDS,
-      (v, t) => v <= t,
+      'lessEqual',
       length,
     ),
   };

@@ -16,19 +16,26 @@ function sequenceLabel(sequence: EvaluatedSequence, index: number): string {
   return sequence.name !== undefined ? `sequence "${sequence.name}"` : `sequence ${index}`;
 }
 
-function checkBox(value: unknown, where: string, allowNaN: boolean): void {
+const BOX_FIELDS = ['x', 'y', 'width', 'height'] as const;
+
+function isAcceptable(v: unknown, sizeField: boolean, allowNaN: boolean): boolean {
+  if (typeof v !== 'number') return false;
+  if (Number.isFinite(v)) return !sizeField || v >= 0;
+  return allowNaN && Number.isNaN(v);
+}
+
+/** Checks a box; `where` is only built when the box is bad (it runs for every frame). */
+function checkBox(value: unknown, where: () => string, allowNaN: boolean): void {
   if (typeof value !== 'object' || value === null) {
-    throw new InvalidBoxError(`Expected a box {x, y, width, height} for ${where} but received ${describeReceived(value)}`);
+    throw new InvalidBoxError(`Expected a box {x, y, width, height} for ${where()} but received ${describeReceived(value)}`);
   }
   const record = value as Record<string, unknown>;
-  for (const field of ['x', 'y', 'width', 'height'] as const) {
+  for (const field of BOX_FIELDS) {
     const v = record[field];
-    const isNumber = typeof v === 'number';
-    if (isNumber && allowNaN && Number.isNaN(v)) continue;
     const sizeField = field === 'width' || field === 'height';
-    if (!isNumber || !Number.isFinite(v) || (sizeField && v < 0)) {
+    if (!isAcceptable(v, sizeField, allowNaN)) {
       const kind = sizeField ? 'a finite non-negative' : 'a finite';
-      throw new InvalidBoxError(`Expected ${kind} ${field} for ${where} but received ${describeReceived(v)}`);
+      throw new InvalidBoxError(`Expected ${kind} ${field} for ${where()} but received ${describeReceived(v)}`);
     }
   }
 }
@@ -68,8 +75,9 @@ export function validateSequence(sequence: EvaluatedSequence, index: number, rul
       `Expected ${groundTruth.length} predictions (one per ground-truth frame) for ${label} but received ${predictions.length}`,
     );
   }
-  groundTruth.forEach((box, i) => checkBox(box, `groundTruth[${i}] of ${label}`, rules.allowNaN === true));
-  predictions.forEach((box, i) => checkBox(box, `predictions[${i}] of ${label}`, false));
+  const allowNaN = rules.allowNaN === true;
+  for (let i = 0; i < groundTruth.length; i++) checkBox(groundTruth[i], () => `groundTruth[${i}] of ${label}`, allowNaN);
+  for (let i = 0; i < predictions.length; i++) checkBox(predictions[i], () => `predictions[${i}] of ${label}`, false);
   checkLength(sequence.visible, 'visible', label, groundTruth.length);
   checkLength(sequence.cover, 'cover', label, groundTruth.length);
   checkLength(sequence.times, 'times', label, groundTruth.length);

@@ -1,8 +1,10 @@
 // Hand cases for each quirk of the got10k toolkit and pytracking that our metrics copy.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidBoxError } from '../../lib/errors.js';
 import {
   clipBoxToImageGot10k,
+  countCurve,
   evaluate,
   GOT10K_SUCCESS_THRESHOLDS,
   got10kCenterError,
@@ -99,6 +101,18 @@ describe('numeric helpers copy numpy and torch rounding', () => {
     const ramp = Array.from({ length: 200 }, (_, i) => (i + 1) * 0.1);
     expect(ramp.reduce((a, b) => a + b, 0)).toBe(2010.0000000000002);
     expect(numpySum(ramp)).toBe(2010);
+  });
+
+  it('curve counts (one binary search per value) equal counting per threshold, NaN included', () => {
+    const value = fc.oneof(fc.double({ min: -2, max: 60, noNaN: true }), fc.constantFrom(Number.NaN, 0, 0.5, 20, -1, Infinity));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 60 }), (values) => {
+        for (const thresholds of [OTB_SUCCESS_THRESHOLDS, PYTRACKING_NORMALIZED_CENTER_THRESHOLDS, [0, 1, 2, 20, 50]]) {
+          expect(countCurve(values, thresholds, 'greater')).toEqual(thresholds.map((t) => values.filter((v) => v > t).length));
+          expect(countCurve(values, thresholds, 'lessEqual')).toEqual(thresholds.map((t) => values.filter((v) => v <= t).length));
+        }
+      }),
+    );
   });
 
   it('torch float32 mean rounds every addition to float32', () => {
