@@ -37,16 +37,29 @@ export function clipBoxToImageGot10k(box: Box, image: ImageSize): Box {
  * clipped by {@link clipBoxToImageGot10k}. Default: no clipping.
  */
 export function got10kIou(a: Box, b: Box, bound?: ImageSize): number {
-  const r1 = bound ? clipBoxToImageGot10k(a, bound) : a;
-  const r2 = bound ? clipBoxToImageGot10k(b, bound) : b;
-  const left = Math.max(r1.x, r2.x);
-  const top = Math.max(r1.y, r2.y);
-  const right = Math.min(r1.x + r1.width, r2.x + r2.width);
-  const bottom = Math.min(r1.y + r1.height, r2.y + r2.height);
-  const interWidth = Math.max(right - left, 0);
-  const interHeight = Math.max(bottom - top, 0);
+  let x1 = a.x;
+  let y1 = a.y;
+  let w1 = a.width;
+  let h1 = a.height;
+  let x2 = b.x;
+  let y2 = b.y;
+  let w2 = b.width;
+  let h2 = b.height;
+  if (bound) {
+    // Same arithmetic as clipBoxToImageGot10k, inlined: this runs once per frame.
+    x1 = clamp(x1, 0, bound.width);
+    y1 = clamp(y1, 0, bound.height);
+    w1 = clamp(w1, 0, bound.width - x1);
+    h1 = clamp(h1, 0, bound.height - y1);
+    x2 = clamp(x2, 0, bound.width);
+    y2 = clamp(y2, 0, bound.height);
+    w2 = clamp(w2, 0, bound.width - x2);
+    h2 = clamp(h2, 0, bound.height - y2);
+  }
+  const interWidth = Math.max(Math.min(x1 + w1, x2 + w2) - Math.max(x1, x2), 0);
+  const interHeight = Math.max(Math.min(y1 + h1, y2 + h2) - Math.max(y1, y2), 0);
   const inter = interWidth * interHeight;
-  const union = r1.width * r1.height + r2.width * r2.height - inter;
+  const union = w1 * h1 + w2 * h2 - inter;
   return clamp(inter / (union + FLOAT64_EPS), 0, 1);
 }
 

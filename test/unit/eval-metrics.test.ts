@@ -54,6 +54,17 @@ describe('got10k IoU and bound clipping', () => {
     expect(got10kIou(pred, gt, image)).toBeCloseTo(800 / 1500, 15);
   });
 
+  it('bounded IoU is exactly the IoU of the clipped boxes', () => {
+    const coord = fc.double({ min: -400, max: 800, noNaN: true });
+    const size = fc.double({ min: 0, max: 500, noNaN: true });
+    const arbBox = fc.record({ x: coord, y: coord, width: size, height: size });
+    fc.assert(
+      fc.property(arbBox, arbBox, (a, b) => {
+        expect(got10kIou(a, b, image)).toBe(got10kIou(clipBoxToImageGot10k(a, image), clipBoxToImageGot10k(b, image)));
+      }),
+    );
+  });
+
   it('uses continuous coordinates (no +1) and an epsilon so empty boxes give 0, not NaN', () => {
     expect(got10kIou(box(0, 0, 10, 10), box(5, 0, 10, 10))).toBeCloseTo(50 / 150, 15);
     expect(got10kIou(box(0, 0, 10, 10), box(10, 0, 10, 10))).toBe(0);
