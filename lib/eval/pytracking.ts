@@ -115,8 +115,7 @@ function isValidGroundTruth(box: Box, rule: 'pytracking' | 'ostrack'): boolean {
 /**
  * pytracking's clean-up of predictions before scoring: a prediction with zero width or height
  * (from frame 1 on, where the ground truth is not NaN) copies the previous, already cleaned
- * prediction; then the first
- * prediction is replaced by the ground truth. Returns new boxes.
+ * prediction; then the first prediction is replaced by the ground truth. Returns new boxes.
  */
 export function pytrackingCleanPredictions(predictions: readonly Box[], groundTruth: readonly Box[]): Box[] {
   const cleaned = predictions.map(copyBox);
@@ -170,7 +169,10 @@ function float32Curve(values: readonly number[], thresholds: readonly number[], 
   return countCurve(values, thresholds, comparison).map((count) => Math.fround(count / length));
 }
 
-/** Score one sequence: float32 curves and the average overlap over valid frames. */
+/**
+ * Score one sequence: float32 curves and the average overlap over valid frames. Expects a
+ * sequence already checked by `validateSequence` ({@link evaluatePytracking} does that).
+ */
 export function pytrackingSequenceResult(
   sequence: EvaluatedSequence,
   index: number,
