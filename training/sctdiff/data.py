@@ -19,8 +19,9 @@ p_gaps); the reference is the clip's first GT box, jittered. Timesteps follow wh
 inference does (docs/model-contract.md: t_new for new frames, t_refine for frames that
 overlap the previous window):
   - refine (p_refine): the first `overlap` frames carry earlier predictions (GT boxes with
-    noise) at t around t_refine, the rest are new frames at t close to T (t_new);
-  - cold start (p_cold): every frame new, at t close to T;
+    noise) at t around t_refine, the rest are new frames at t close to T (t_new) whose prior
+    is the crop's reference box;
+  - cold start (p_cold): every frame new (reference-box prior), at t close to T;
   - otherwise: one t ~ U{0..T-1} for the clip with the GT as prior.
 
 Sample `i` is a pure function of (seed, i), so a resumed run continues the same stream from
@@ -195,7 +196,10 @@ class TrackingSamples(Dataset):
         if not valid.any() or (np.minimum(gt[valid, 2:], 1) - np.maximum(gt[valid, :2], 0) <= 0).any():
             return None
 
-        prior, timesteps = self._prior_and_timesteps(rng, gt, len(clip), diff.T, diff.t_new, diff.t_refine)
+        # What a tracker knows about a frame it has not seen yet: the box it cropped around.
+        reference_box = corners(box_to_crop(reference, x0, y0, side))
+        prior, timesteps = self._prior_and_timesteps(rng, gt, reference_box, len(clip), diff.T, diff.t_new,
+                                                     diff.t_refine)
 
         if rng.random() < sc.p_flip:
             template0, template1 = template0[:, ::-1], template1[:, ::-1]
@@ -219,8 +223,14 @@ class TrackingSamples(Dataset):
             "valid": valid,
         }
 
-    def _prior_and_timesteps(self, rng: np.random.Generator, gt: np.ndarray, frames: int, T: int, t_new: int,
-                             t_refine: int) -> Tuple[np.ndarray, np.ndarray]:
+    def _prior_and_timesteps(self, rng: np.random.Generator, gt: np.ndarray, reference_box: np.ndarray, frames: int,
+                             T: int, t_new: int, t_refine: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Prior corners [frames, 4] and timesteps [frames].
+
+        New frames (refinement and cold-start cases) carry the crop's reference box, never the
+        GT: near t = T the signal is small but not zero (abar(900) = 0.024), and a GT prior
+        there would teach the decoder to read an answer that inference never gives it.
+        """
         sc = self.sc
 
         def new_t(n: int) -> np.ndarray:
@@ -238,7 +248,8 @@ class TrackingSamples(Dataset):
         mode = rng.random()
         if mode < sc.p_refine:
             overlap = min(sc.overlap, frames - 1)
-            prior = gt.copy()
+            prior = np.repeat(reference_box[None], frames, axis=0)
+            prior[:overlap] = gt[:overlap]
             size = np.sqrt(np.clip((gt[:overlap, 2] - gt[:overlap, 0]) * (gt[:overlap, 3] - gt[:overlap, 1]), 1e-6, None))
             # An earlier window's prediction: the GT moved and resized by a typical tracker error.
             prior[:overlap] += rng.standard_normal((overlap, 4)) * sc.prior_noise * size[:, None]
@@ -246,7 +257,7 @@ class TrackingSamples(Dataset):
             t = np.concatenate([rng.integers(lo, hi, overlap), new_t(frames - overlap)])
             return prior, t
         if mode < sc.p_refine + sc.p_cold:
-            return gt.copy(), new_t(frames)
+            return np.repeat(reference_box[None], frames, axis=0), new_t(frames)
         return gt.copy(), plain_t(frames)
 
 
