@@ -8,6 +8,8 @@ export interface CliIo {
   stdout: OutputStream;
   /** Progress, warnings and error messages. */
   stderr: OutputStream;
+  /** Abort signal of the run (bin/sct-diff.js wires SIGINT and SIGTERM to it). Default: none. */
+  signal?: AbortSignal;
 }
 
 /** Context of one subcommand run. */
@@ -18,4 +20,6 @@ export interface CommandContext {
   io: CliIo;
   /** Package parts (replaceable in tests). */
   deps: CliDependencies;
+  /** Aborted on Ctrl-C / SIGTERM: long loops stop, clean up their partial output, and exit 130. */
+  signal: AbortSignal | undefined;
 }

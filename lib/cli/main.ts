@@ -3,7 +3,8 @@
  * status, so tests call it directly and bin/sct-diff.js only sets `process.exitCode`.
  *
  * Exit status: 0 success; 1 runtime failure (unreadable input or model, engine or I/O
- * error); 2 usage error (unknown subcommand or option, malformed value, a box off the frame).
+ * error); 2 usage error (unknown subcommand or option, malformed value, a box off the frame);
+ * 130 interrupted (Ctrl-C or SIGTERM; partial output is removed first).
  */
 import { SctDiffError } from '../errors.js';
 import { benchCommand, BENCH_HELP } from './commands/bench.js';
@@ -12,7 +13,7 @@ import { inspectCommand, INSPECT_HELP } from './commands/inspect.js';
 import { trackCommand, TRACK_HELP } from './commands/track.js';
 import type { CliIo, CommandContext } from './context.js';
 import { defaultDependencies, type CliDependencies } from './dependencies.js';
-import { UsageError } from './usage-error.js';
+import { InterruptedError, UsageError } from './usage-error.js';
 
 /** Exit status of a successful run. */
 export const EXIT_OK = 0;
@@ -20,6 +21,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Exit status of a usage error. */
 export const EXIT_USAGE = 2;
+/** Exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
 
 /** Top-level help text. */
 export const MAIN_HELP = `Usage: sct-diff <command> [options]
@@ -33,7 +36,7 @@ Commands:
   inspect   Show available backends, the GPU, and a model file summary.
 
 Run "sct-diff <command> --help" for a command's options.
-Exit status: 0 success, 1 runtime failure, 2 usage error.
+Exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted.
 `;
 
 const COMMANDS: Record<string, { run: (ctx: CommandContext) => Promise<number>; help: string }> = {
@@ -71,8 +74,13 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     return EXIT_USAGE;
   }
   try {
-    return await command.run({ argv: rest, io, deps: { ...defaultDependencies(), ...deps } });
+    return await command.run({ argv: rest, io, deps: { ...defaultDependencies(), ...deps }, signal: io.signal });
   } catch (error) {
+    // A terminal's Ctrl-C also reaches the ffmpeg children, whose failure then surfaces first.
+    if (error instanceof InterruptedError || io.signal?.aborted) {
+      io.stderr.write(`\nsct-diff ${name}: ${new InterruptedError().message}\n`);
+      return EXIT_INTERRUPTED;
+    }
     if (error instanceof UsageError) {
       io.stderr.write(`sct-diff ${name}: ${error.message}\nRun "sct-diff ${name} --help" for usage.\n`);
       return EXIT_USAGE;

@@ -160,7 +160,14 @@ export class VideoWriter {
       this.child.stdin.write(bytes, (error) => done(error === undefined || error === null));
     });
     if (!accepted) {
-      const exit = await this.exited.catch(() => ({ code: null, signal: null }) as ChildExit);
+      let exit: ChildExit;
+      try {
+        exit = await this.exited;
+      } catch (startFailure) {
+        // ffmpeg never ran (e.g. not installed): that error says more than a broken pipe.
+        await this.abort();
+        throw startFailure;
+      }
       await this.abort();
       throw new IoError(`Could not encode video "${this.path}": ffmpeg stopped with ${describeExit(exit)} after ${this.written} frames`, {
         path: this.path,

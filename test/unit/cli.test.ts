@@ -221,6 +221,33 @@ describe('sct-diff track', () => {
   });
 });
 
+describe('interruption', () => {
+  it('stops at the next frame, removes partial output and exits 130', async () => {
+    const controller = new AbortController();
+    const interrupting: CliTracker = {
+      backend: 'interrupting',
+      model: TEST_MODEL,
+      init: async () => undefined,
+      track: async (frame: Frame) => {
+        if (frame.data[0] === 10) controller.abort(); // as if Ctrl-C arrived while frame 10 was tracked
+        return { frameIndex: frame.data[0]!, box: GT[0]!, score: 0.5, revised: [] };
+      },
+      finish: async () => [],
+      dispose: async () => undefined,
+    };
+    const out = join(dir, 'interrupted.mp4');
+    const json = join(dir, 'interrupted.json');
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await main(['track', video, '--box', boxArg(GT[0]!), '--out', out, '--json', json], { stdout, stderr, signal: controller.signal }, { createTracker: async () => interrupting });
+    expect(code).toBe(130);
+    expect(stderr.text).toContain('sct-diff track: interrupted; partial output was removed');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(json)).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
+  });
+});
+
 describe('sct-diff inspect and bench', () => {
   it('inspect exits 1 naming a missing model file', async () => {
     const model = join(dir, 'absent.safetensors');

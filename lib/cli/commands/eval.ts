@@ -11,7 +11,7 @@ import type { CommandContext } from '../context.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
 import { Progress } from '../progress.js';
-import { UsageError } from '../usage-error.js';
+import { throwIfInterrupted, UsageError } from '../usage-error.js';
 import type { DeviceOption } from '../../engine/create.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { OTB_PRECISION_THRESHOLDS, OTB_SUCCESS_THRESHOLDS } from '../../eval/otb.js';
@@ -92,13 +92,14 @@ function metricRows(dataset: CliDatasetName, sequences: EvaluatedSequence[]): { 
   }
 }
 
-async function trackSequence(tracker: CliTracker, sequence: CliBenchmarkSequence, progress: Progress): Promise<{ boxes: Box[]; times: number[]; width: number; height: number }> {
+async function trackSequence(tracker: CliTracker, sequence: CliBenchmarkSequence, progress: Progress, signal: AbortSignal | undefined): Promise<{ boxes: Box[]; times: number[]; width: number; height: number }> {
   const source = typeof sequence.frames === 'string' ? await openFrameFolder(sequence.frames) : await openFrameFiles(sequence.frames, sequence.name);
   const first = sequence.groundTruth[0];
   if (first === undefined) throw new IoError(`Expected a ground-truth box for the first frame of sequence "${sequence.name}" but received none`);
   const times: number[] = [];
   let index = 0;
   for await (const frame of source) {
+    throwIfInterrupted(signal);
     const started = performance.now();
     if (index === 0) await tracker.init(frame, first);
     else await tracker.track(frame);
@@ -119,7 +120,7 @@ function formatTable(dataset: string, rows: MetricRow[], sequenceCount: number):
 }
 
 /** Run `sct-diff eval`; returns the exit status. */
-export async function evalCommand({ argv, io, deps }: CommandContext): Promise<number> {
+export async function evalCommand({ argv, io, deps, signal }: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandLine('eval', argv, OPTIONS);
   if (values.help) {
     io.stdout.write(EVAL_HELP);
@@ -170,7 +171,7 @@ export async function evalCommand({ argv, io, deps }: CommandContext): Promise<n
   const progress = new Progress(io.stderr, { label: 'eval', total, quiet: values.quiet === true });
   try {
     for (const sequence of sequences) {
-      const { boxes, times, width, height } = await trackSequence(tracker, sequence, progress);
+      const { boxes, times, width, height } = await trackSequence(tracker, sequence, progress, signal);
       await deps.benchmarks.writeResults(dataset, resultsDir, sequence, boxes, times);
       if (sequence.groundTruth.length === boxes.length) {
         evaluated.push({

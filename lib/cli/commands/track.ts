@@ -8,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
 import { Progress } from '../progress.js';
-import { UsageError } from '../usage-error.js';
+import { throwIfInterrupted, UsageError } from '../usage-error.js';
 import { boxIntersectsImage, type Box } from '../../geometry/box.js';
 import { drawBox } from '../../io/draw.js';
 import { openFrames } from '../../io/open-frames.js';
@@ -72,7 +72,7 @@ function describeBox(b: Box): string {
 }
 
 /** Run `sct-diff track`; returns the exit status. */
-export async function trackCommand({ argv, io, deps }: CommandContext): Promise<number> {
+export async function trackCommand({ argv, io, deps, signal }: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandLine('track', argv, OPTIONS);
   if (values.help) {
     io.stdout.write(TRACK_HELP);
@@ -120,6 +120,7 @@ export async function trackCommand({ argv, io, deps }: CommandContext): Promise<
 
     let index = 0;
     for await (const frame of source) {
+      throwIfInterrupted(signal);
       if (index === 0) {
         await tracker.init(frame, box);
         latest.set(0, { frameIndex: 0, box, score: 1 });
