@@ -49,7 +49,13 @@ enum MatmulDescAttribute : int {
 // cublasLtMatrixLayoutAttribute_t
 enum LayoutAttribute : int { kLayoutBatchCount = 5, kLayoutStridedBatchOffset = 6 };
 // cublasLtMatmulPreferenceAttributes_t
-enum PreferenceAttribute : int { kPrefMaxWorkspaceBytes = 1 };
+enum PreferenceAttribute : int {
+  kPrefMaxWorkspaceBytes = 1,
+  kPrefMinAlignmentA = 5,
+  kPrefMinAlignmentB = 6,
+  kPrefMinAlignmentC = 7,
+  kPrefMinAlignmentD = 8,
+};
 // cublasLtEpilogue_t (uint32_t)
 enum Epilogue : uint32_t { kEpilogueDefault = 1, kEpilogueBias = 4, kEpilogueGelu = 32, kEpilogueGeluBias = 36 };
 

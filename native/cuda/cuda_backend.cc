@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "../engine/preprocess.h"
@@ -53,6 +54,14 @@ int env_int(const char* name, int fallback) {
   return static_cast<int>(parsed);
 }
 
+// The largest power of two (at most 256) dividing every value: the alignment cuBLASLt may assume
+// for an operand whose address, leading dimension and batch stride (in bytes) are these.
+uint32_t alignment_of(std::initializer_list<uint64_t> byte_values) {
+  uint64_t combined = 256;
+  for (uint64_t v : byte_values) combined |= v;
+  return static_cast<uint32_t>(combined & (~combined + 1));
+}
+
 size_t round_up(size_t value, size_t granularity) { return (value + granularity - 1) / granularity * granularity; }
 
 // A cuBLASLt call planned once per shape: descriptors and the chosen algorithm.
@@ -76,6 +85,12 @@ void check_lt(lt::Status status, const char* what) {
   if (status != lt::kStatusSuccess) throw CudaError(std::string(what) + " failed: " + lt::status_name(status));
 }
 
+// Plans are shared by every backend of the process (engines of several streams run on several
+// threads), so the cache is guarded.
+std::mutex& plan_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
 std::map<std::string, std::shared_ptr<LtPlan>>& plan_cache() {
   static std::map<std::string, std::shared_ptr<LtPlan>> cache;
   return cache;
@@ -432,10 +447,18 @@ void CudaBackend::gemm_cublaslt(const GemmParams& p) {
   const cudaDataType_t in_type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   const int compute = options_.precision == GemmPrecision::kTf32 ? lt::kCompute32FFastTF32 : lt::kCompute32F;
 
+  const size_t in_bytes = bf16 ? sizeof(uint16_t) : sizeof(float);
+  const uint32_t align_w = alignment_of({reinterpret_cast<uintptr_t>(w_operand), static_cast<uint64_t>(w_ld) * in_bytes});
+  const uint32_t align_a = alignment_of({reinterpret_cast<uintptr_t>(a_operand), static_cast<uint64_t>(a_ld) * in_bytes,
+                                         static_cast<uint64_t>(a_stride) * in_bytes});
+  const uint32_t align_d = alignment_of({reinterpret_cast<uintptr_t>(d), static_cast<uint64_t>(d_layout.ld) * 4,
+                                         static_cast<uint64_t>(d_layout.batch_stride) * 4});
   KeyWriter plan_key("plan");
   plan_key << static_cast<int>(options_.precision) << p.n << p.k << m << batch << a_ld << a_stride << w_ld
-           << d_layout.ld << d_layout.batch_stride << p.bias << epilogue << (beta != 0.0f);
+           << d_layout.ld << d_layout.batch_stride << p.bias << epilogue << (beta != 0.0f) << align_w << align_a
+           << align_d;
   std::string plan_id = plan_key.take();
+  std::unique_lock<std::mutex> plan_lock(plan_mutex());
   std::shared_ptr<LtPlan>& plan = plan_cache()[plan_id];
   if (!plan) {
     auto fresh = std::make_shared<LtPlan>();
@@ -476,6 +499,11 @@ void CudaBackend::gemm_cublaslt(const GemmParams& p) {
       check_lt(lt_->pref_create(&preference), "cublasLtMatmulPreferenceCreate");
       const uint64_t workspace = kLtWorkspaceBytes;
       lt_->pref_set(preference, lt::kPrefMaxWorkspaceBytes, &workspace, sizeof(workspace));
+      // cuBLAS "A" is our W, "B" our A; C and D are the same matrix.
+      lt_->pref_set(preference, lt::kPrefMinAlignmentA, &align_w, sizeof(align_w));
+      lt_->pref_set(preference, lt::kPrefMinAlignmentB, &align_a, sizeof(align_a));
+      lt_->pref_set(preference, lt::kPrefMinAlignmentC, &align_d, sizeof(align_d));
+      lt_->pref_set(preference, lt::kPrefMinAlignmentD, &align_d, sizeof(align_d));
       lt::HeuristicResult result{};
       int returned = 0;
       const lt::Status status = lt_->heuristic(lt_handle_, fresh->desc, fresh->a, fresh->b, fresh->c, fresh->c,
@@ -496,11 +524,12 @@ void CudaBackend::gemm_cublaslt(const GemmParams& p) {
     }
     plan = fresh;
   }
+  std::shared_ptr<LtPlan> shared_plan = plan;
+  plan_lock.unlock();
 
   KeyWriter key("gemm");
-  key << plan.get() << p.a << p.a_layout << w_operand << a_bf16 << d << p.c << p.c_layout << p.alpha << p.beta << p.act
+  key << shared_plan.get() << p.a << p.a_layout << w_operand << a_bf16 << d << p.c << p.c_layout << p.alpha << p.beta << p.act
       << p.bias << lt_workspace_.data;
-  std::shared_ptr<LtPlan> shared_plan = plan;
   const lt::Api* api = lt_;
   lt::Handle handle = lt_handle_;
   void* workspace = lt_workspace_.data;
@@ -509,9 +538,8 @@ void CudaBackend::gemm_cublaslt(const GemmParams& p) {
   submit(key.take(), [=](cudaStream_t stream) {
     if (a_bf16 != nullptr) launch_rows_to_bf16(params.a, a_layout, k, a_bf16, stream);
     const int calls = shared_plan->batch_loop ? batch : 1;
-    const size_t in_size = a_bf16 != nullptr ? sizeof(uint16_t) : sizeof(float);
     for (int g = 0; g < calls; ++g) {
-      const char* b_ptr = static_cast<const char*>(a_operand) + static_cast<size_t>(g) * a_stride * in_size;
+      const char* b_ptr = static_cast<const char*>(a_operand) + static_cast<size_t>(g) * a_stride * in_bytes;
       float* d_ptr = d + static_cast<int64_t>(g) * d_layout.batch_stride;
       check_lt(api->matmul(handle, shared_plan->desc, &alpha, w_operand, shared_plan->a, b_ptr, shared_plan->b, &beta,
                            d_ptr, shared_plan->c, d_ptr, shared_plan->c, &shared_plan->algo, workspace,

@@ -144,7 +144,6 @@ class CudaBackend final : public Backend {
   const lt::Api* lt_ = nullptr;
   lt::Handle lt_handle_ = nullptr;
   Buffer lt_workspace_;
-  std::map<std::string, lt::MatmulAlgo> algo_cache_;
 
   std::map<const void*, size_t> allocations_;
   std::map<const float*, WeightCopy> weight_copies_;

@@ -492,18 +492,22 @@ void check_engine(const std::string& path, bool graphs) {
   }
   size_t same_tokens = 0, total_tokens = 0;
   double worst_logits = 0.0, worst_features = 0.0, worst_scores = 0.0;
-  const int steps = 2 * clip + 2;
+  // First the window fills (one new frame per step, slots 0..clip-1); then steps of the same
+  // shape repeat (the newest frame always into slot `clip`), so graph mode captures and replays
+  // them with new frames, crops, tokens, timesteps and seeds every step.
+  const int steps = clip + 5;
   std::uniform_int_distribution<int> token(0, config.tokens.bins - 1);
   for (int step = 0; step < steps; ++step) {
-    // A sliding window: one new frame per step into a rotating slot, the last `clip` decoded.
-    const int slot = step % (2 * clip);
+    const bool filling = step < clip;
+    const int slot = filling ? step : clip;
     std::vector<sctdiff::FrameView> views{view(2 + step % (3 * clip))};
     std::vector<sctdiff::CropParams> crops{sctdiff::CropParams{60 + step * 3, 30 - step, 150 + step, xs}};
     cpu->encode(views, crops, {slot});
     gpu.encode(views, crops, {slot});
     const int frames_in_window = std::min(step + 1, clip);
     std::vector<int> slots;
-    for (int f = frames_in_window - 1; f >= 0; --f) slots.push_back((step - f + 2 * clip) % (2 * clip));
+    for (int f = frames_in_window - 1; f >= 1; --f) slots.push_back(filling ? step - f : clip - f);
+    slots.push_back(slot);
     std::vector<int32_t> prior, timesteps;
     for (int f = 0; f < frames_in_window; ++f) {
       for (int j = 0; j < 4; ++j) prior.push_back(token(rng));
