@@ -83,6 +83,10 @@ function keptFrames(sequence: EvaluatedSequence): number[] {
  * got10k's `rect_iou` bounded by `imageSize` (when given), and only frames with `cover > 0`
  * are kept (falling back to `visible`, then to all frames, when `cover` is absent). The kept
  * IoUs and the positive times of all sequences are pooled and summarized.
+ *
+ * Repetitions (the toolkit runs 3 for non-deterministic trackers): pass each repetition as
+ * its own entry, ordered by sequence then repetition, with `times` on one entry per sequence
+ * (the toolkit reads one time file per sequence); the pooled numbers then equal the toolkit's.
  */
 export function evaluateGot10k(sequences: readonly EvaluatedSequence[]): Got10kResult {
   validateSequences(sequences);

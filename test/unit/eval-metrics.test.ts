@@ -177,6 +177,16 @@ describe('GOT-10k protocol', () => {
     expect(r.perSequence[1]?.successRate50).toBe(0);
   });
 
+  it('repetitions passed as separate entries pool like the toolkit', () => {
+    const far = box(200, 200, 20, 20);
+    const rep1 = { name: 'a', groundTruth: gt, predictions: perfectBut(1, far), times: [0.1, 0.1, 0.1, 0.1] };
+    const rep2 = { name: 'a', groundTruth: gt, predictions: gt };
+    const r = evaluate([rep1, rep2], { protocol: 'got10k' });
+    expect(r.frameCount).toBe(6);
+    expect(r.averageOverlap).toBeCloseTo(5 / 6, 15);
+    expect(r.speedFps).toBeCloseTo(10, 12);
+  });
+
   it('speed is the mean of 1/t over positive times; NaN and 0 are ignored; null without times', () => {
     expect(summarizeGot10k([1], [0.5, 0, Number.NaN, 0.25]).speedFps).toBe(3);
     expect(summarizeGot10k([1]).speedFps).toBeNull();
