@@ -84,8 +84,8 @@ void check_nesting(const char* text, size_t size) {
         fail("The header nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
              " levels, which no weight file does." + kDamagedHint);
       }
-    } else if (c == '}' || c == ']') {
-      --depth;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;  // unbalanced closers are left for the parser to reject
     }
   }
 }
