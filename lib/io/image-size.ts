@@ -55,8 +55,9 @@ function jpegSize(bytes: Buffer): ImageSize | undefined | 'incomplete' {
 }
 
 /**
- * Read an image's size from its header. Reads the first 64 KiB, and the whole file only for
- * a JPEG whose frame header comes later (large EXIF blocks).
+ * Read an image's size from its header. Reads the first 4 KiB (enough for almost every file),
+ * then 64 KiB, and the whole file only for a JPEG whose frame header comes later (large EXIF
+ * blocks), so checking a folder of thousands of frames reads little.
  * @throws IoError when the file cannot be read or is not a PNG, JPEG or BMP image.
  */
 export async function readImageSize(path: string): Promise<ImageSize> {
@@ -67,13 +68,22 @@ export async function readImageSize(path: string): Promise<ImageSize> {
     throw new IoError(`Could not open image "${path}"`, { path, cause });
   }
   try {
-    const head = Buffer.alloc(65536);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    let bytes = head.subarray(0, bytesRead);
-    let size = pngSize(bytes) ?? bmpSize(bytes) ?? jpegSize(bytes);
-    if (size === 'incomplete' && bytesRead === head.length) {
-      bytes = await handle.readFile();
-      size = jpegSize(bytes);
+    let size: ImageSize | undefined | 'incomplete' = 'incomplete';
+    for (const limit of [4096, 65536, Infinity]) {
+      let bytes: Buffer;
+      if (limit === Infinity) {
+        bytes = await handle.readFile();
+      } else {
+        const head = Buffer.alloc(limit);
+        const { bytesRead } = await handle.read(head, 0, limit, 0);
+        bytes = head.subarray(0, bytesRead);
+        if (bytesRead < limit) {
+          size = pngSize(bytes) ?? bmpSize(bytes) ?? jpegSize(bytes);
+          break; // the whole file is in hand
+        }
+      }
+      size = pngSize(bytes) ?? bmpSize(bytes) ?? jpegSize(bytes);
+      if (size !== 'incomplete') break;
     }
     if (size === undefined || size === 'incomplete' || !(size.width > 0 && size.height > 0)) {
       throw new IoError(`Expected a PNG, JPEG or BMP image in "${path}" but could not read a frame size from its header`, { path });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameSizeMismatchError, IoError, openFrameFolder, openFrames, readImageSize, sortFrameNames, encodePng } from '../../lib/io/index.js';
+import { FrameSizeMismatchError, IoError, openFrameFiles, openFrameFolder, openFrames, readImageSize, sortFrameNames, encodePng } from '../../lib/io/index.js';
 import type { Frame } from '../../lib/engine/types.js';
 
 let dir: string;
@@ -35,6 +35,19 @@ describe('readImageSize', () => {
     mkdirSync(base);
     for (const ext of ['png', 'jpg', 'bmp']) ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=37x21', '-frames:v', '1', join(base, `a.${ext}`));
     for (const ext of ['png', 'jpg', 'bmp']) expect(await readImageSize(join(base, `a.${ext}`))).toEqual({ width: 37, height: 21 });
+  });
+
+  it('finds the JPEG frame header behind a large EXIF-like block', async () => {
+    const base = join(dir, 'exif');
+    mkdirSync(base);
+    const jpeg = join(base, 'plain.jpg');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=33x19', '-frames:v', '1', jpeg);
+    const bytes = execFileSync('cat', [jpeg]);
+    // Insert a 70 kB APP1 segment (FF E1, length ≤ 65535 each: two of them) right after SOI.
+    const segment = (fill: number): Buffer => Buffer.concat([Buffer.from([0xff, 0xe1, 0x8c, 0xa2]), Buffer.alloc(0x8ca0, fill)]);
+    const padded = join(base, 'padded.jpg');
+    writeFileSync(padded, Buffer.concat([bytes.subarray(0, 2), segment(1), segment(2), bytes.subarray(2)]));
+    expect(await readImageSize(padded)).toEqual({ width: 33, height: 19 });
   });
 
   it('rejects a file that is not an image', async () => {
@@ -86,6 +99,15 @@ describe('openFrameFolder', () => {
     expect(error).toBeInstanceOf(IoError);
     expect((error as FrameSizeMismatchError).file).toBe(join(folder, '0004.jpg'));
     expect((error as Error).message).toBe(`Expected every image of the frames folder to be 40x30 like the first one but received 50x30 in "${join(folder, '0004.jpg')}"`);
+  });
+
+  it('openFrameFiles decodes an explicit list in the given order', async () => {
+    const files = [3, 1, 2].map((i) => join(dir, 'seq', `${i}.png`));
+    const source = await openFrameFiles(files, 'custom');
+    expect(source.path).toBe('custom');
+    const frames = await collect(source);
+    expect(frames.map((f) => f.data[0])).toEqual([60, 20, 40]);
+    await expect(openFrameFiles([])).rejects.toThrow('Expected at least one image file');
   });
 
   it('rejects an empty folder and a missing folder', async () => {
