@@ -215,3 +215,25 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The underlying module of a torch.compile'd or DDP-wrapped model (state_dict names stay clean)."""
     inner = getattr(model, "_orig_mod", model)
     return getattr(inner, "module", inner)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`python3 -m sctdiff.checkpoint join PORTABLE_DIR OUT.pt`: a portable copy back to one file
+    (what training/export.py --checkpoint and --resume read)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python3 -m sctdiff.checkpoint")
+    sub = parser.add_subparsers(dest="command", required=True)
+    join = sub.add_parser("join", help="reassemble a portable copy into a single checkpoint file")
+    join.add_argument("portable_dir", type=Path)
+    join.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    index = args.portable_dir / PORTABLE_INDEX if args.portable_dir.is_dir() else args.portable_dir
+    state = read_portable(index)
+    atomic_save(state, args.out)
+    print(f"wrote {args.out} (step {state['step']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

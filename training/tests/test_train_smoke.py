@@ -179,6 +179,12 @@ def test_portable_copy_is_split_small_and_resumes(tmp_path):
     assert resumed.step == 2
     resumed.run()
     assert resumed.step == 3
+    # Joined back into one file, it is what export.py reads.
+    from sctdiff.checkpoint import main as checkpoint_cli
+
+    assert checkpoint_cli(["join", str(tmp_path / "small"), str(tmp_path / "joined.pt")]) == 0
+    exported = model_from_checkpoint(str(tmp_path / "joined.pt"), None)
+    assert torch.equal(exported.state_dict()["decoder.head_bias"], full["model"]["decoder.head_bias"])
     part = paths[1]
     part.write_bytes(part.read_bytes()[:-1] + b"x")
     import pytest
