@@ -79,6 +79,8 @@ export interface NativeAddon {
   NativeEngine: new (modelPath: string, backend: string, threads: number) => NativeEngineHandle;
   /** Validate a weight file and describe it (synchronous: reads only the header). */
   inspectModel(path: string): NativeModelInspection;
+  /** One weight of a validated file as float32 (F16/BF16 converted exactly). */
+  readTensor(path: string, name: string): Float32Array;
   /** What this binary contains. */
   build: { cpu: boolean; napiVersion: number };
 }

@@ -133,6 +133,11 @@ export class NativeEngine implements Engine {
     }
   }
 
+  /** Validate and describe a weight file without loading it. See {@link inspectModel}. */
+  static inspectModel(file: string): NativeModelInspection {
+    return inspectModel(file);
+  }
+
   async setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): Promise<void> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
@@ -231,6 +236,21 @@ export function inspectModel(file: string): NativeModelInspection {
   const addon = loadNativeAddon();
   try {
     return addon.inspectModel(file);
+  } catch (error) {
+    throw toTypedError(error, trace);
+  }
+}
+
+/**
+ * One weight of a model file as float32 (F16 and BF16 are converted exactly), after the same
+ * validation as loading. For tools and tests; engines read weights themselves.
+ * @throws ModelLoadError for an invalid file; InvalidArgumentError for an unknown tensor name.
+ */
+export function readModelTensor(file: string, name: string): Float32Array {
+  const trace = new Error();
+  const addon = loadNativeAddon();
+  try {
+    return addon.readTensor(file, name);
   } catch (error) {
     throw toTypedError(error, trace);
   }

@@ -2,6 +2,9 @@
 // build contains. Loaded by lib/engine/native.ts through node-gyp-build.
 #include <napi.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "../engine/model_spec.h"
 #include "../engine/weights.h"
 #include "js_convert.h"
@@ -39,9 +42,28 @@ Napi::Value inspect_model(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// readTensor(path, name): one weight as float32 (F16/BF16 converted), for tools and tests.
+Napi::Value read_tensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    throw_invalid_argument(env, "Expected readTensor(modelPath: string, tensorName: string)");
+  }
+  std::vector<float> values;
+  NativeFailure failure;
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  if (!capture_failure([&] { values = WeightFile::open(path)->to_float32(name); }, failure)) {
+    throw make_js_error(env, failure);
+  }
+  Napi::Float32Array result = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), result.Data());
+  return result;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", NativeEngine::define(env));
   exports.Set("inspectModel", Napi::Function::New(env, inspect_model, "inspectModel"));
+  exports.Set("readTensor", Napi::Function::New(env, read_tensor, "readTensor"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("cpu", cpu_backend_built());
   build.Set("napiVersion", NAPI_VERSION);

@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inspectModel, NativeEngine } from '../../lib/engine/native.js';
-import { ModelLoadError } from '../../lib/errors.js';
+import { inspectModel, NativeEngine, readModelTensor } from '../../lib/engine/native.js';
+import { InvalidArgumentError, ModelLoadError } from '../../lib/errors.js';
 import {
   contractTensors,
   headerText,
@@ -93,6 +93,49 @@ describe('valid weight files', () => {
       offset += end - begin;
     }
     expect(inspectModel(writeFile(serialize({ ...parts, tensors: reversed, data }))).tensorCount).toBe(reversed.size);
+  });
+});
+
+describe('tensor values', () => {
+  /** nano file of `dtype` whose encoder.norm.weight (8 elements) holds the given raw 16-bit patterns. */
+  function withRawHalves(dtype: 'F16' | 'BF16', bits: number[]): string {
+    const parts = nanoParts({ dtype });
+    const [begin] = entry(parts, 'encoder.norm.weight').data_offsets;
+    const view = new DataView(parts.data.buffer);
+    bits.forEach((value, i) => view.setUint16(begin + 2 * i, value, true));
+    return writeFile(serialize(parts));
+  }
+
+  it.each(['F32', 'F16', 'BF16'] as const)('reads %s tensors as the values written', (dtype) => {
+    const file = writeFile(serialize(nanoParts({ dtype })));
+    const parts = nanoParts({ dtype });
+    const size = dtype === 'F32' ? 4 : 2;
+    for (const name of ['encoder.patch_embed.weight', 'decoder.norm_f.weight']) {
+      const values = readModelTensor(file, name);
+      const [begin, end] = entry(parts, name).data_offsets;
+      expect(values.length).toBe((end - begin) / size);
+      const expected = Array.from(values, (_, i) => (((begin / size + i) % 13) - 6) / 64);
+      expect(Array.from(values)).toEqual(expected);
+    }
+  });
+
+  it('converts F16 subnormals, extremes, signed zero, infinities and NaN exactly', () => {
+    const file = withRawHalves('F16', [0x0001, 0x03ff, 0x7bff, 0xfc00, 0x7e00, 0x8000, 0x3c00, 0xc000]);
+    const values = Array.from(readModelTensor(file, 'encoder.norm.weight'));
+    expect(values).toEqual([2 ** -24, 1023 * 2 ** -24, 65504, -Infinity, NaN, -0, 1, -2]);
+    expect(Object.is(values[5], -0)).toBe(true);
+  });
+
+  it('converts BF16 patterns exactly', () => {
+    const file = withRawHalves('BF16', [0x3f80, 0x0001, 0xff80, 0x7fc0, 0x8000, 0x4049, 0x7f7f, 0xc000]);
+    const values = Array.from(readModelTensor(file, 'encoder.norm.weight'));
+    expect(values).toEqual([1, Math.fround(2 ** -133), -Infinity, NaN, -0, 3.140625, Math.fround(3.3895313892515355e38), -2]);
+  });
+
+  it('names an unknown tensor', () => {
+    const file = writeFile(serialize(nanoParts()));
+    expect(() => readModelTensor(file, 'encoder.nope')).toThrow(InvalidArgumentError);
+    expect(() => readModelTensor(file, 'encoder.nope')).toThrow(/has no tensor encoder\.nope/);
   });
 });
 
