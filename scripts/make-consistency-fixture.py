@@ -245,7 +245,7 @@ def clip_cases(rng: np.random.Generator, count: int) -> list:
             "clip_len": clip_len, "overlap": overlap, "image": [width, height],
             "frames": clip, "boxes": [box_list(boxes[f]) for f in clip],
             "template_frame": t0, "template_box": box_list(boxes[t0]),
-            "dynamic_frame": td, "dynamic_reference": box_list(dynamic),
+            "dynamic_frame": td, "dynamic_box": box_list(boxes[td]), "dynamic_reference": box_list(dynamic),
             "reference": box_list(reference),
             "crop_calls": calls,  # [frame, x0, y0, side, out]: template0, template1, then each search frame
             "target": sample["target"].tolist(), "prior": sample["prior"].tolist(),
@@ -258,18 +258,23 @@ def clip_cases(rng: np.random.Generator, count: int) -> list:
 # scores, schedule, seeds, configs
 
 
-def score_cases(rng: np.random.Generator, count: int) -> list:
+def score_logits(case: int) -> np.ndarray:
+    """Random decoder logits [frames, 6, vocab] of score case `case` (also used by the pytest)."""
+    rng = np.random.default_rng([SEED, 5, case])
+    frames = int(rng.integers(1, 7))
+    logits = rng.standard_normal((frames, 6, MODEL.tokens.vocab)).astype(np.float32) * np.float32(rng.uniform(0.5, 8))
+    if case % 4 == 0:
+        # Ties at the maximum: the lowest index must win (argmax convention of every engine).
+        logits[0, 1, 37] = logits[0, 1, 512] = np.float32(50.0)
+    if case % 5 == 0:
+        logits[-1, 3, MODEL.tokens.begin] = np.float32(60.0)  # a [Begin] token in a coordinate slot
+    return logits
+
+
+def score_cases(count: int) -> list:
     cases = []
-    vocab = MODEL.tokens.vocab
     for i in range(count):
-        frames = int(rng.integers(1, 7))
-        logits = rng.standard_normal((frames, 6, vocab)).astype(np.float32) * np.float32(rng.uniform(0.5, 8))
-        if i % 4 == 0:
-            # Ties at the maximum: the lowest index must win (argmax convention of every engine).
-            logits[0, 1, 37] = logits[0, 1, 512] = np.float32(50.0)
-        if i % 5 == 0:
-            logits[-1, 3, MODEL.tokens.begin] = np.float32(60.0)  # a [Begin] token in a coordinate slot
-        tokens, scores, frame_scores = decode_outputs(torch.from_numpy(logits))
+        tokens, scores, frame_scores = decode_outputs(torch.from_numpy(score_logits(i)))
         cases.append({"tokens": tokens.tolist(), "scores": [[float(v) for v in row] for row in scores.tolist()],
                       "frame_scores": [float(v) for v in frame_scores.tolist()]})
     return cases
@@ -300,7 +305,7 @@ def main() -> None:
         "quantize": quantize_cases(rng),
         "dequantize": dequantize_cases(),
         "clips": clip_cases(rng, 140),
-        "scores": score_cases(rng, 40),
+        "scores": score_cases(40),
         "schedule": schedule_case(),
         "splitmix64": splitmix_cases(rng),
         "configs": {name: make().to_dict() for name, make in CONFIGS.items()},
