@@ -1,11 +1,13 @@
-// GEMM of the CPU backend: Eigen's single-threaded blocked kernel on tiles of the output, the
-// tiles spread over the backend's thread pool. Eigen is header-only, so it is a build-time
-// dependency only; it is compiled without OpenMP and never starts threads of its own.
+// GEMM of the CPU backend: tiles of the output spread over the backend's thread pool, each
+// computed single-threaded by our AVX2/FMA kernel (gemm_avx2.cc) when the CPU has it, else by
+// Eigen's blocked SSE kernel. Eigen is header-only, so it is a build-time dependency only; it
+// is compiled without OpenMP and never starts threads of its own.
 #include <Eigen/Core>
 #include <algorithm>
 
 #include "cpu_backend.h"
 #include "fast_math.h"
+#include "gemm_avx2.h"
 
 namespace sctdiff {
 namespace {
@@ -47,14 +49,31 @@ void CpuBackend::gemm(const GemmParams& p) {
     const int n0 = nc * n_chunk, n1 = std::min(p.n, n0 + n_chunk);
     const int m0 = mc * m_chunk, m1 = std::min(m, m0 + m_chunk);
     const int rows = m1 - m0, cols = n1 - n0;
-    ConstMatrixMap a(p.a + p.a_layout.offset(b, m0), rows, p.k, Eigen::OuterStride<>(p.a_layout.ld));
-    ConstMatrixMap w(p.w + static_cast<int64_t>(n0) * p.ldw, cols, p.k, Eigen::OuterStride<>(p.ldw));
+    const float* a_ptr = p.a + p.a_layout.offset(b, m0);
+    const float* w_ptr = p.w + static_cast<int64_t>(n0) * p.ldw;
     float* c_base = p.c + p.c_layout.offset(b, m0) + n0;
     const int64_t ldc = p.c_layout.ld;
-    MatrixMap c(c_base, rows, cols, Eigen::OuterStride<>(ldc));
     const bool plain = p.bias == nullptr && p.act == Activation::kNone;
+    const bool avx2 = gemm_avx2_available();
+    // out (+)= alpha · A·Wᵀ on this tile, with whichever kernel the CPU supports.
+    auto product = [&](float* out, int64_t ld_out, bool accumulate, float alpha, float* pack) {
+      if (avx2) {
+        gemm_avx2(rows, cols, p.k, a_ptr, p.a_layout.ld, w_ptr, p.ldw, out, ld_out, accumulate, alpha, pack);
+        return;
+      }
+      ConstMatrixMap a(a_ptr, rows, p.k, Eigen::OuterStride<>(p.a_layout.ld));
+      ConstMatrixMap w(w_ptr, cols, p.k, Eigen::OuterStride<>(p.ldw));
+      MatrixMap c(out, rows, cols, Eigen::OuterStride<>(ld_out));
+      if (accumulate) {
+        c.noalias() += alpha * (a * w.transpose());
+      } else {
+        c.noalias() = a * w.transpose();
+        if (alpha != 1.0f) c *= alpha;
+      }
+    };
+    const size_t pack_floats = avx2 ? static_cast<size_t>(gemm_avx2_pack_floats(p.k)) : 0;
     if (p.beta == 0.0f) {
-      c.noalias() = a * w.transpose();
+      product(c_base, ldc, false, 1.0f, scratch(worker, pack_floats));
       if (plain && p.alpha == 1.0f) return;
       for (int i = 0; i < rows; ++i) {
         float* row = c_base + i * ldc;
@@ -66,12 +85,12 @@ void CpuBackend::gemm(const GemmParams& p) {
       return;
     }
     if (plain) {
-      c.noalias() += p.alpha * (a * w.transpose());
+      product(c_base, ldc, true, p.alpha, scratch(worker, pack_floats));
       return;
     }
-    float* tile = scratch(worker, static_cast<size_t>(rows) * cols);
-    MatrixMap t(tile, rows, cols, Eigen::OuterStride<>(cols));
-    t.noalias() = a * w.transpose();
+    const size_t tile_floats = static_cast<size_t>(rows) * cols;
+    float* tile = scratch(worker, tile_floats + pack_floats);
+    product(tile, cols, false, 1.0f, tile + tile_floats);
     for (int i = 0; i < rows; ++i) {
       float* row = c_base + i * ldc;
       const float* trow = tile + static_cast<int64_t>(i) * cols;
