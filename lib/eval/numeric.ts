@@ -211,17 +211,19 @@ export function torchMean(values: readonly number[], dtype: TorchFloatType): num
 }
 
 /**
- * `tensor.mean(0)` of a row-major matrix (rows × length): torch reduces the outer axis column
- * by column with {@link torchRowSum}, then divides.
+ * `tensor.mean(0)` of a row-major float matrix (rows × length): torch's outer reduction
+ * (ATen `vectorized_outer_sum` / `scalar_outer_sum`) sums whole blocks of columns — 32 at a
+ * time with AVX2 float32, 4 at a time below 8 columns — with the plain cascade, and the
+ * leftover columns with {@link torchRowSum}; then it divides by the number of rows.
  */
 export function torchMeanOverRows(rows: readonly (readonly number[])[], length: number, dtype: TorchFloatType): number[] {
   const round = rounder(dtype);
-  return Array.from({ length }, (_, j) =>
-    round(
-      torchRowSum(
-        rows.map((r) => r[j] as number),
-        round,
-      ) / rows.length,
-    ),
-  );
+  const lanes = dtype === 'float32' ? 8 : 4;
+  const block = length >= lanes ? 4 * lanes : 4;
+  const blockedColumns = Math.floor(length / block) * block;
+  return Array.from({ length }, (_, j) => {
+    const column = rows.map((r) => r[j] as number);
+    const sum = j < blockedColumns ? torchCascadeSum(column, round) : torchRowSum(column, round);
+    return round(sum / rows.length);
+  });
 }
