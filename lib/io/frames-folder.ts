@@ -9,10 +9,17 @@ import type { Writable } from 'node:stream';
 import { FrameSizeMismatchError, IoError } from './errors.js';
 import { readImageSize } from './image-size.js';
 import { decodeRawFrames } from './raw-decoder.js';
-import { requireExisting, type FrameSource } from './video-reader.js';
+import type { PixelFormat } from '../engine/types.js';
+import { requireExisting, requirePixelFormat, type FrameSource } from './video-reader.js';
 
 /** File name endings read as frames (lower case). */
 export const FRAME_IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp'];
+
+/** Options of {@link openFrameFolder} and {@link openFrameFiles}. */
+export interface FrameReadOptions {
+  /** Pixel layout of the frames. Default: 'rgb'. */
+  format?: PixelFormat;
+}
 
 /** A frames folder opened with {@link openFrameFolder}. */
 export interface FrameFolderSource extends FrameSource {
@@ -58,7 +65,7 @@ async function writeAll(stdin: Writable, files: readonly string[], signal: Abort
  * @throws FrameSizeMismatchError naming the first image whose size differs from the first's;
  *   IoError when the folder is missing, holds no images, or an image is unreadable.
  */
-export async function openFrameFolder(path: string): Promise<FrameFolderSource> {
+export async function openFrameFolder(path: string, options: FrameReadOptions = {}): Promise<FrameFolderSource> {
   await requireExisting(path, 'folder');
   const folder = resolve(path);
   const entries = await readdir(folder, { withFileTypes: true });
@@ -68,7 +75,7 @@ export async function openFrameFolder(path: string): Promise<FrameFolderSource> 
   if (names.length === 0) {
     throw new IoError(`Expected image files (${FRAME_IMAGE_EXTENSIONS.join(', ')}) in the frames folder "${path}" but received none`, { path });
   }
-  return openFrameFiles(sortFrameNames(names).map((name) => join(folder, name)), path);
+  return openFrameFiles(sortFrameNames(names).map((name) => join(folder, name)), path, options);
 }
 
 /**
@@ -77,7 +84,8 @@ export async function openFrameFolder(path: string): Promise<FrameFolderSource> 
  * @param name - What to call the sequence in messages. Default: the first file's folder.
  * @throws FrameSizeMismatchError; IoError for an empty list or an unreadable image.
  */
-export async function openFrameFiles(fileList: readonly string[], name?: string): Promise<FrameFolderSource> {
+export async function openFrameFiles(fileList: readonly string[], name?: string, options: FrameReadOptions = {}): Promise<FrameFolderSource> {
+  const format = requirePixelFormat(options.format ?? 'rgb');
   const files = fileList.map((file) => resolve(file));
   const first = files[0];
   if (first === undefined) throw new IoError(`Expected at least one image file for ${name ?? 'the frame list'} but received none`);
@@ -98,6 +106,7 @@ export async function openFrameFiles(fileList: readonly string[], name?: string)
         height: firstSize.height,
         what: `frames of "${path}"`,
         path,
+        format,
         feed: (stdin, signal) => writeAll(stdin, files, signal),
       }),
   };

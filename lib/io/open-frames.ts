@@ -15,5 +15,5 @@ export async function openFrames(path: string, options: OpenVideoOptions = {}): 
   } catch (cause) {
     throw new IoError(`Could not open "${path}": no such video file or frames folder`, { path, cause });
   }
-  return isFolder ? openFrameFolder(path) : openVideo(path, options);
+  return isFolder ? openFrameFolder(path, options) : openVideo(path, options);
 }

@@ -1,14 +1,19 @@
 /**
- * One ffmpeg child that decodes some input to raw rgb24 frames on stdout. Shared by the video
+ * One ffmpeg child that decodes some input to raw frames (rgb24 by default) on stdout. Shared by the video
  * reader and the frames-folder reader; owns the child's whole life: it is started when
  * iteration starts and killed when the consumer stops early or anything fails.
  */
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import type { Frame } from '../engine/types.js';
+import type { Frame, PixelFormat } from '../engine/types.js';
 import { IoError } from './errors.js';
 import { childExit, describeExit, ffmpegPrograms, StderrTail, stopChild } from './ffmpeg.js';
 import { PartialFrameError, readFixedSizeChunks } from './raw-frames.js';
+
+/** ffmpeg's name of each pixel layout. */
+export const FFMPEG_PIXEL_FORMATS: Readonly<Record<PixelFormat, string>> = { rgb: 'rgb24', bgr: 'bgr24', rgba: 'rgba', gray: 'gray' };
+
+const CHANNELS: Readonly<Record<PixelFormat, number>> = { rgb: 3, bgr: 3, rgba: 4, gray: 1 };
 
 /** What {@link decodeRawFrames} decodes. */
 export interface RawDecodeRequest {
@@ -18,6 +23,8 @@ export interface RawDecodeRequest {
   width: number;
   /** Frame height the output must have. */
   height: number;
+  /** Pixel layout of the frames. Default: 'rgb'. */
+  format?: PixelFormat;
   /** What is being decoded, for messages: e.g. `video "clip.mp4"`. */
   what: string;
   /** The file or folder, for IoError.path. */
@@ -30,7 +37,7 @@ export interface RawDecodeRequest {
 }
 
 /**
- * Decode to rgb24 frames, one fresh buffer per frame, streaming: at most one frame plus the
+ * Decode to raw frames, one fresh buffer per frame, streaming: at most one frame plus the
  * pipe buffers is held, and ffmpeg blocks while the consumer is busy.
  * @throws IoError when ffmpeg fails (with its stderr tail), the output ends inside a frame, or
  *   ffmpeg is not installed.
@@ -38,13 +45,14 @@ export interface RawDecodeRequest {
 export async function* decodeRawFrames(request: RawDecodeRequest): AsyncGenerator<Frame> {
   const { ffmpeg } = ffmpegPrograms();
   const { width, height } = request;
+  const format = request.format ?? 'rgb';
   const args = [
     '-hide_banner', '-v', 'error',
     ...(request.feed ? [] : ['-nostdin']),
     ...request.inputArgs,
     '-map', '0:v:0',
     '-fps_mode', 'passthrough',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+    '-f', 'rawvideo', '-pix_fmt', FFMPEG_PIXEL_FORMATS[format],
     'pipe:1',
   ];
   const child = spawn(ffmpeg, args, { stdio: [request.feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -77,8 +85,8 @@ export async function* decodeRawFrames(request: RawDecodeRequest): AsyncGenerato
   try {
     let partial: PartialFrameError | undefined;
     try {
-      for await (const data of readFixedSizeChunks(stdout, width * height * 3)) {
-        yield { data, width, height, format: 'rgb' };
+      for await (const data of readFixedSizeChunks(stdout, width * height * CHANNELS[format])) {
+        yield { data, width, height, format };
         frames++;
       }
     } catch (error) {

@@ -1,6 +1,8 @@
 /** Reading a video file as a stream of rgb frames through ffmpeg. */
 import { stat } from 'node:fs/promises';
-import type { Frame } from '../engine/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Frame, PixelFormat } from '../engine/types.js';
+import { describeReceived } from '../geometry/describe.js';
 import { IoError } from './errors.js';
 import { probeVideo, type VideoMetadata } from './probe.js';
 import { decodeRawFrames } from './raw-decoder.js';
@@ -42,6 +44,19 @@ export interface OpenVideoOptions {
    * Default: true, so a truncated or corrupt file gives an error rather than fewer frames.
    */
   strict?: boolean;
+  /** Pixel layout of the frames ('bgr' suits OpenCV). Default: 'rgb'. */
+  format?: PixelFormat;
+}
+
+/**
+ * Check a requested pixel format.
+ * @throws InvalidArgumentError for anything but 'rgb', 'bgr', 'rgba', 'gray'.
+ */
+export function requirePixelFormat(format: unknown): PixelFormat {
+  if (format !== 'rgb' && format !== 'bgr' && format !== 'rgba' && format !== 'gray') {
+    throw new InvalidArgumentError(`Expected format 'rgb', 'bgr', 'rgba' or 'gray' but received ${describeReceived(format)}`);
+  }
+  return format;
 }
 
 /** Fail with an IoError unless `path` is an existing file or (when `folder`) folder. */
@@ -58,12 +73,13 @@ export async function requireExisting(path: string, kind: 'file' | 'folder'): Pr
 }
 
 /**
- * Open a video file: probe it now, decode on iteration. Frames are rgb24, one fresh
+ * Open a video file: probe it now, decode on iteration. Frames are rgb (or `options.format`), one fresh
  * `Buffer` each (keep them as long as you like); memory stays constant however long the video.
  * @throws IoError when the file is missing or not a readable video (now), or when decoding
  *   fails, e.g. a truncated file (during iteration), with ffmpeg's stderr tail in the message.
  */
 export async function openVideo(path: string, options: OpenVideoOptions = {}): Promise<VideoSource> {
+  const format = requirePixelFormat(options.format ?? 'rgb');
   await requireExisting(path, 'file');
   const metadata = await probeVideo(path);
   const strict = options.strict ?? true;
@@ -78,6 +94,7 @@ export async function openVideo(path: string, options: OpenVideoOptions = {}): P
         height: metadata.height,
         what: `video "${path}"`,
         path,
+        format,
       }),
   };
 }

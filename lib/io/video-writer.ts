@@ -12,6 +12,7 @@ import { InvalidArgumentError, InvalidFrameError } from '../errors.js';
 import type { Frame, PixelFormat } from '../engine/types.js';
 import { describeReceived } from '../geometry/describe.js';
 import { IoError } from './errors.js';
+import { FFMPEG_PIXEL_FORMATS } from './raw-decoder.js';
 import { childExit, describeExit, ffmpegPrograms, runToCompletion, StderrTail, stopChild, type ChildExit } from './ffmpeg.js';
 
 /** Video codecs the writer can use. */
@@ -34,7 +35,6 @@ export interface VideoWriterOptions {
 }
 
 const CHANNELS: Record<PixelFormat, number> = { rgb: 3, bgr: 3, rgba: 4, gray: 1 };
-const FFMPEG_PIXEL_FORMAT: Record<PixelFormat, string> = { rgb: 'rgb24', bgr: 'bgr24', rgba: 'rgba', gray: 'gray' };
 const CONTAINERS: Record<string, string> = { '.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.mkv': 'matroska', '.avi': 'avi' };
 
 let encoderList: Promise<string> | undefined;
@@ -53,7 +53,7 @@ function requirePositiveInteger(value: unknown, name: string): number {
 }
 
 /** Encodes frames to a video file; see the module comment for the no-partial-output rule. */
-export class VideoWriter {
+export class VideoWriter implements AsyncDisposable {
   private failed = false;
   private closed = false;
   private written = 0;
@@ -102,7 +102,7 @@ export class VideoWriter {
     const { ffmpeg } = ffmpegPrograms();
     const args = [
       '-hide_banner', '-v', 'error', '-y',
-      '-f', 'rawvideo', '-pix_fmt', FFMPEG_PIXEL_FORMAT[format], '-s', `${width}x${height}`, '-framerate', String(fps),
+      '-f', 'rawvideo', '-pix_fmt', FFMPEG_PIXEL_FORMATS[format], '-s', `${width}x${height}`, '-framerate', String(fps),
       '-i', 'pipe:0',
       // yuv420p (what players expect) needs even sizes: pad odd ones by one pixel.
       '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2',
@@ -205,6 +205,11 @@ export class VideoWriter {
       await this.removeTemporary();
       throw new IoError(`Could not move the finished video to "${this.path}"`, { path: this.path, cause });
     }
+  }
+
+  /** Same as {@link VideoWriter.abort}: with `await using`, a writer not closed is discarded. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.abort();
   }
 
   /** Stop encoding and delete the partial file. Idempotent; never throws. */

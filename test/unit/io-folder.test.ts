@@ -73,8 +73,11 @@ describe('openFrameFolder', () => {
     const frames = await collect(source);
     expect(frames.map((f) => f.data[0])).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240]);
     expect(frames.every((f) => f.data.length === 8 * 6 * 3 && f.width === 8 && f.height === 6)).toBe(true);
-    // openFrames picks the folder reader for folders.
-    expect((await openFrames(folder)).info.frameCount).toBe(12);
+    // openFrames picks the folder reader for folders, and passes the pixel format on.
+    const gray = await collect(await openFrames(folder, { format: 'gray' }));
+    expect(gray).toHaveLength(12);
+    expect(gray.map((f) => f.data.length)).toEqual(Array(12).fill(8 * 6));
+    expect(gray.map((f) => f.data[0])).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240]);
   });
 
   it('decodes JPEG frames, including names with quotes', async () => {

@@ -75,6 +75,16 @@ describe('openVideo', () => {
     const frames = await collect(await openVideo(solid));
     expect(frames).toHaveLength(3);
     expect(Array.from(frames[2]!.data.subarray(0, 6))).toEqual([0x33, 0x66, 0xcc, 0x33, 0x66, 0xcc]);
+    // Other layouts on request: bgr (OpenCV's order), rgba, and gray (one byte per pixel).
+    const bgr = await collect(await openVideo(solid, { format: 'bgr' }));
+    expect(bgr[0]).toMatchObject({ format: 'bgr', width: 32, height: 16 });
+    expect(Array.from(bgr[0]!.data.subarray(0, 3))).toEqual([0xcc, 0x66, 0x33]);
+    const rgba = await collect(await openVideo(solid, { format: 'rgba' }));
+    expect(Array.from(rgba[0]!.data.subarray(0, 4))).toEqual([0x33, 0x66, 0xcc, 0xff]);
+    const gray = await collect(await openVideo(solid, { format: 'gray' }));
+    expect(gray[0]!.data.length).toBe(32 * 16);
+    expect(Math.abs(gray[0]!.data[0]! - Math.round(0.299 * 0x33 + 0.587 * 0x66 + 0.114 * 0xcc))).toBeLessThan(8);
+    await expect(openVideo(solid, { format: 'yuv' as never })).rejects.toThrow("Expected format 'rgb', 'bgr', 'rgba' or 'gray' but received \"yuv\"");
   });
 
   it('stops ffmpeg when the consumer breaks out early', async () => {
@@ -223,6 +233,23 @@ describe('VideoWriter', () => {
     await writer.abort();
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((name) => name.startsWith('.aborted.mp4.'))).toEqual([]);
+  });
+
+  it('await using discards a writer that was not closed, and keeps one that was', async () => {
+    const discarded = join(dir, 'discarded.mp4');
+    {
+      await using writer = await VideoWriter.open(discarded, { width: 16, height: 16 });
+      await writer.write(solidFrame(16, 16, [1, 2, 3]));
+    }
+    expect(existsSync(discarded)).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.startsWith('.discarded.mp4.'))).toEqual([]);
+    const kept = join(dir, 'kept.mp4');
+    {
+      await using writer = await VideoWriter.open(kept, { width: 16, height: 16 });
+      await writer.write(solidFrame(16, 16, [1, 2, 3]));
+      await writer.close();
+    }
+    expect(existsSync(kept)).toBe(true);
   });
 
   it('closing with zero frames fails and leaves nothing', async () => {
