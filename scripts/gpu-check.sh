@@ -126,6 +126,15 @@ if [ "$bench" = 1 ]; then
     record "bench engine" FAIL "see bench-engine.log"
     tail -20 "$logs/bench-engine.log"
   fi
+  # The opt-in tensor-core attention, for the decision to make it the default (NOTES.md).
+  if SCTDIFF_CUDA_ATTENTION=mma "$build/sctdiff_cuda_bench" --lib "$build/libsctdiff_cuda.so" --weights "$bench_weights" \
+       --streams "$streams" --steps "$steps" --warmup "$warmup" "${frames[@]}" > "$logs/bench-engine-mma.log" 2>&1; then
+    while read -r line; do
+      record "engine+mma $(basename "$bench_weights" .safetensors)" ok "$line"
+    done < <(grep -E '^\{"streams"' "$logs/bench-engine-mma.log" | sed -E 's/, "engine0".*$/}/')
+  else
+    record "bench engine mma" FAIL "see bench-engine-mma.log"
+  fi
   if [ "$torch_side" = 1 ] && [ -n "$b256" ]; then
     if timeout 540 "$python" bench/gpu/pytorch_reference.py --streams "$streams" > "$logs/bench-pytorch.log" 2>&1; then
       while read -r line; do record "pytorch b256" ok "$line"; done < <(grep -E '^\{"side"' "$logs/bench-pytorch.log")

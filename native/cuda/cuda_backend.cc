@@ -109,6 +109,12 @@ CudaBackendOptions options_from_environment(CudaBackendOptions options) {
     else if (value == "simt") options.force_simt_gemm = true;
     else throw std::invalid_argument("Expected SCTDIFF_CUDA_GEMM to be bf16, tf32, fp32 or simt but received " + value);
   }
+  if (const char* attention = std::getenv("SCTDIFF_CUDA_ATTENTION"); attention != nullptr && *attention != '\0') {
+    const std::string value = attention;
+    if (value == "mma") options.attention_mma = true;
+    else if (value == "simt") options.attention_mma = false;
+    else throw std::invalid_argument("Expected SCTDIFF_CUDA_ATTENTION to be simt or mma but received " + value);
+  }
   return options;
 }
 
@@ -124,6 +130,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
                                std::to_string(options_.device));
   }
   SCTDIFF_CUDA_CHECK(cudaSetDevice(options_.device));
+  SCTDIFF_CUDA_CHECK(cudaDeviceGetAttribute(&compute_major_, cudaDevAttrComputeCapabilityMajor, options_.device));
   SCTDIFF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   if (!options_.force_simt_gemm) {
     std::string reason;
@@ -571,9 +578,13 @@ void CudaBackend::rms_norm(const RmsNormParams& p) {
 }
 
 void CudaBackend::attention(const AttentionParams& p) {
+  const bool mma = options_.attention_mma && attention_mma_supported(p.head_dim, compute_major_);
   KeyWriter key("attention");
-  key << p.batch << p.seq << p.heads << p.head_dim << p.qkv << p.out << p.scale;
-  submit(key.take(), [p](cudaStream_t stream) { launch_attention(p, stream); });
+  key << p.batch << p.seq << p.heads << p.head_dim << p.qkv << p.out << p.scale << mma;
+  submit(key.take(), [p, mma](cudaStream_t stream) {
+    if (mma) launch_attention_mma(p, stream);
+    else launch_attention(p, stream);
+  });
 }
 
 void CudaBackend::patchify(const PatchifyParams& p) {

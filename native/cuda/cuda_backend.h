@@ -43,6 +43,9 @@ struct CudaBackendOptions {
   bool allow_simt_gemm = false;
   // Force the CUDA-core GEMM even where cuBLASLt exists (tests).
   bool force_simt_gemm = false;
+  // Attention on bf16 tensor cores (sm_80+, head_dim 32/64/128) instead of fp32 CUDA cores.
+  // Off until the consistency program has passed on a GPU (native/cuda/NOTES.md).
+  bool attention_mma = false;
 };
 
 // Options with the environment's overrides applied: SCTDIFF_CUDA_DEVICE (int),
@@ -140,6 +143,7 @@ class CudaBackend final : public Backend {
   void free_graphs();
 
   CudaBackendOptions options_;
+  int compute_major_ = 0;
   cudaStream_t stream_ = nullptr;
   const lt::Api* lt_ = nullptr;
   lt::Handle lt_handle_ = nullptr;

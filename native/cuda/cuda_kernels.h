@@ -26,8 +26,10 @@ void launch_top1(const Top1Params& p, cudaStream_t stream);
 constexpr int kMaxPatchifyImages = 64;
 void launch_patchify(const PatchifyParams& p, const float* const* images, cudaStream_t stream);
 
-// --- Attention (cuda_attention.cu) ---
+// --- Attention (cuda_attention.cu: fp32 CUDA cores; cuda_attention_mma.cu: bf16 tensor cores) ---
 void launch_attention(const AttentionParams& p, cudaStream_t stream);
+bool attention_mma_supported(int head_dim, int compute_major);
+void launch_attention_mma(const AttentionParams& p, cudaStream_t stream);
 
 // --- Mamba sequence ops (cuda_mamba.cu) ---
 void launch_causal_conv1d_silu(const CausalConv1dParams& p, cudaStream_t stream);
