@@ -84,9 +84,31 @@ NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
   // An idle engine must not keep the process alive; enqueue() refs it while calls are pending.
   completions_.Unref(env);
   worker_ = std::make_unique<WorkerThread>();
+  // Registered after the thread-safe function, so it runs before that one's own cleanup
+  // (hooks run in reverse order of registration).
+  env_ = env;
+  if (napi_add_env_cleanup_hook(env, &NativeEngine::on_env_cleanup, this) == napi_ok) {
+    cleanup_hook_registered_ = true;
+  }
+}
+
+void NativeEngine::on_env_cleanup(void* self) {
+  auto* engine = static_cast<NativeEngine*>(self);
+  engine->cleanup_hook_registered_ = false;
+  // Waits for the running task; its completion is queued but never delivered (the loop is
+  // gone), so that task is leaked on purpose rather than touching a dying environment.
+  if (engine->worker_) engine->worker_->stop_and_join();
+}
+
+void NativeEngine::remove_cleanup_hook() {
+  if (cleanup_hook_registered_) {
+    napi_remove_env_cleanup_hook(env_, &NativeEngine::on_env_cleanup, this);
+    cleanup_hook_registered_ = false;
+  }
 }
 
 NativeEngine::~NativeEngine() {
+  remove_cleanup_hook();
   // Collected without dispose(): no task is pending (each holds a reference to this object),
   // so the worker is idle and joins at once.
   if (worker_) worker_->stop_and_join();
@@ -124,23 +146,30 @@ Napi::Value NativeEngine::enqueue(Napi::Env env, std::unique_ptr<EngineTask> tas
 }
 
 void NativeEngine::complete(Napi::Env env, EngineTask* finished) {
-  Napi::HandleScope scope(env);
   std::unique_ptr<EngineTask> task(finished);
-  if (task->ok) {
-    Napi::Value value;
-    NativeFailure failure;
-    const bool settled = capture_failure([&] { value = task->settle(env); }, failure);
-    if (settled) {
-      task->deferred.Resolve(value);
+  try {
+    Napi::HandleScope scope(env);
+    if (task->ok) {
+      Napi::Value value;
+      NativeFailure failure;
+      const bool settled = capture_failure([&] { value = task->settle(env); }, failure);
+      if (settled) {
+        task->deferred.Resolve(value);
+      } else {
+        task->deferred.Reject(make_js_error(env, failure).Value());
+      }
     } else {
-      task->deferred.Reject(make_js_error(env, failure).Value());
+      task->deferred.Reject(make_js_error(env, task->failure).Value());
     }
-  } else {
-    task->deferred.Reject(make_js_error(env, task->failure).Value());
+  } catch (const Napi::Error&) {
+    // JS can no longer run here (the environment is being torn down, e.g. a worker_threads
+    // Worker was terminated): nobody can observe this promise, so it stays unsettled. An
+    // exception escaping this callback would abort the whole process.
   }
   const bool last = task->last;
   task.reset();  // drops the references to frame buffers and this object
   if (last) {
+    remove_cleanup_hook();
     worker_->join();
     worker_.reset();
     completions_.Release();

@@ -68,6 +68,13 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value rejected(Napi::Env env, const NativeFailure& failure);
   Engine& loaded_engine();  // worker thread; throws when open() failed or was not called
 
+  // Environment teardown (process exit, worker_threads termination) runs this before Node
+  // finalizes the thread-safe function, so the worker never calls into a freed one.
+  static void on_env_cleanup(void* self);
+  void remove_cleanup_hook();
+
+  napi_env env_ = nullptr;
+  bool cleanup_hook_registered_ = false;
   std::shared_ptr<State> state_;
   std::unique_ptr<WorkerThread> worker_;
   Napi::ThreadSafeFunction completions_;

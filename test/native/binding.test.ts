@@ -233,4 +233,35 @@ describe('engines that are never disposed', () => {
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe('collected');
   });
+
+  it('survive their worker_threads environment being terminated mid-call', () => {
+    const run = runChild(`
+      const { Worker } = require('node:worker_threads');
+      const workerCode = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const addon = require('node-gyp-build')(workerData.root);
+        (async () => {
+          const engine = new addon.NativeEngine(workerData.model, 'cpu', 1);
+          await engine.open();
+          const gray = (s) => ({ data: new Uint8Array(64).fill(s), width: 8, height: 8, stride: 8, format: 'gray' });
+          await engine.setTemplate(0, gray(1), { x0: 0, y0: 0, side: 8, outputSize: 8 });
+          await engine.setTemplate(1, gray(2), { x0: 0, y0: 0, side: 8, outputSize: 8 });
+          await engine.encode([gray(3)], [{ x0: 0, y0: 0, side: 8, outputSize: 16 }], [0]);
+          for (let i = 0; i < 200; i++) engine.decode([0], Int32Array.from([1, 2, 3, 4]), Int32Array.from([9]), BigInt(i));
+          parentPort.postMessage('busy');
+        })();
+      \`;
+      (async () => {
+        for (let round = 0; round < 5; round++) {
+          const worker = new Worker(workerCode, { eval: true, workerData: { root: ${JSON.stringify(PACKAGE_ROOT)}, model } });
+          await new Promise((resolve) => worker.once('message', resolve));
+          await worker.terminate();
+        }
+        console.log('terminated');
+      })();
+    `);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('terminated');
+  });
 });
