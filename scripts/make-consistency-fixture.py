@@ -147,6 +147,7 @@ def rejected_crops() -> list:
         crop_case("reject", [0.0, 0.0, -3.0, 4.0], 4.0, 128),
         crop_case("reject", [0.0, 0.0, 4.0, 0.0], 4.0, 128),
         crop_case("reject", [0.0, 0.0, 1e-200, 1e-200], 4.0, 128),  # w*h underflows: side 0
+        crop_case("reject", [0.0, 0.0, 1e200, 1e200], 4.0, 128),  # w*h overflows: infinite side
     ]
 
 
