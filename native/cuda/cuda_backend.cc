@@ -147,6 +147,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
 
 CudaBackend::~CudaBackend() {
   // Destructors must not throw: report nothing, free what exists.
+  cudaSetDevice(options_.device);
   try {
     flush();
   } catch (...) {
@@ -164,6 +165,8 @@ CudaBackend::~CudaBackend() {
   if (lt_handle_ != nullptr) lt_->destroy(lt_handle_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
+
+void CudaBackend::make_current() const { SCTDIFF_CUDA_CHECK(cudaSetDevice(options_.device)); }
 
 void CudaBackend::free_graphs() {
   for (auto& [key, entry] : graphs_) {

@@ -100,6 +100,9 @@ class CudaBackend final : public Backend {
   // "cublasLt <version>, bf16" or "simt fp32": what runs the GEMMs.
   std::string gemm_description() const;
   cudaStream_t stream() const { return stream_; }
+  // Makes this backend's device current on the calling thread (the CUDA runtime's current
+  // device is per thread, and engines are created on one thread and used on another).
+  void make_current() const;
 
  private:
   using Launch = std::function<void(cudaStream_t)>;

@@ -19,7 +19,10 @@ namespace {
 // Sets the backend's phase for the life of a scope.
 class PhaseScope {
  public:
-  PhaseScope(CudaBackend& backend, const char* phase) : backend_(backend) { backend_.set_phase(phase); }
+  PhaseScope(CudaBackend& backend, const char* phase) : backend_(backend) {
+    backend_.make_current();
+    backend_.set_phase(phase);
+  }
   ~PhaseScope() { backend_.set_phase(nullptr); }
   PhaseScope(const PhaseScope&) = delete;
   PhaseScope& operator=(const PhaseScope&) = delete;
@@ -67,7 +70,18 @@ std::vector<float> CudaEngine::debug_preprocess(const FrameView& frame, const Cr
   return inner_->debug_preprocess(frame, crop);
 }
 
-std::vector<float> CudaEngine::debug_features(int slot) { return inner_->debug_features(slot); }
+std::vector<float> CudaEngine::debug_features(int slot) {
+  PhaseScope scope(*backend_, nullptr);
+  return inner_->debug_features(slot);
+}
+
+CudaEngine::~CudaEngine() {
+  try {
+    backend_->make_current();  // the engine may be destroyed on another thread than it was used on
+  } catch (...) {
+  }
+  inner_.reset();
+}
 
 DecodeOutput CudaEngine::debug_decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens,
                                       const std::vector<int32_t>& timesteps, uint64_t seed) {

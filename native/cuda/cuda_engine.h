@@ -16,6 +16,9 @@ namespace sctdiff::cuda {
 class CudaEngine final : public Engine {
  public:
   CudaEngine(std::shared_ptr<const WeightFile> weights, const CudaBackendOptions& options);
+  ~CudaEngine() override;
+  CudaEngine(const CudaEngine&) = delete;
+  CudaEngine& operator=(const CudaEngine&) = delete;
 
   const ModelConfig& config() const override { return inner_->config(); }
   std::string backend_name() const override { return "cuda"; }
