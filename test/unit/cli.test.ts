@@ -111,6 +111,12 @@ describe('sct-diff track', () => {
     expect(stderr).toContain('Expected --box to overlap the 320x240 first frame but received 400,10,20,20');
   });
 
+  it('exits 2 for a --stride above the model clip length', async () => {
+    const { code, stderr } = await run(['track', video, '--box', boxArg(GT[0]!), '--stride', '7'], testTracker);
+    expect(code).toBe(2);
+    expect(stderr).toContain("Expected a --stride between 1 and 6 (the model's clip length) but received 7");
+  });
+
   it('exits 1 when the engine cannot be created', async () => {
     const { code, stderr } = await run(['track', video, '--box', boxArg(GT[0]!)], {
       createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT, model: { clipLength: 0 } }) }),

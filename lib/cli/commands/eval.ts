@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseChoiceOption, parseCommandLine, parseIntegerOption } from '../args.js';
 import type { CommandContext } from '../context.js';
+import { createCliTracker } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
 import { Progress } from '../progress.js';
@@ -164,7 +165,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   } catch (cause) {
     throw new IoError(`Could not create the output folder "${resultsDir}"`, { path: resultsDir, cause });
   }
-  const tracker = await deps.createTracker({ model: modelPath, device, threads, stride });
+  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride }, 'eval');
   const evaluated: EvaluatedSequence[] = [];
   let withoutGroundTruth = 0;
   const total = sequences.reduce((sum, s) => sum + (typeof s.frames === 'string' ? s.groundTruth.length : s.frames.length), 0);

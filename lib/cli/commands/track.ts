@@ -5,6 +5,7 @@
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption } from '../args.js';
 import type { CommandContext } from '../context.js';
+import { createCliTracker } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
 import { Progress } from '../progress.js';
@@ -100,7 +101,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await deps.createTracker({ model: modelPath, device, threads, stride });
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });

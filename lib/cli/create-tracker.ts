@@ -1,0 +1,19 @@
+/** Creating the tracker for a subcommand, with option problems reported as usage errors. */
+import { InvalidArgumentError } from '../errors.js';
+import type { CliDependencies, CliTracker, CliTrackerOptions } from './dependencies.js';
+import { UsageError } from './usage-error.js';
+
+/**
+ * Create the tracker. Only the model knows its clip length, so a `--stride` above it is found
+ * here; it is still the command line's fault and becomes a UsageError (exit 2).
+ */
+export async function createCliTracker(deps: CliDependencies, options: CliTrackerOptions, command: string): Promise<CliTracker> {
+  try {
+    return await deps.createTracker(options);
+  } catch (error) {
+    if (options.stride !== undefined && error instanceof InvalidArgumentError && /\bstride\b/.test(error.message)) {
+      throw new UsageError(`${error.message.replace(/\bstride\b/, '--stride')}`, command);
+    }
+    throw error;
+  }
+}
