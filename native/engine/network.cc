@@ -97,9 +97,10 @@ class BackendEngine final : public Engine {
              std::to_string(crops.size()) + " crops and " + std::to_string(slots.size()) + " slots");
     }
     if (!template_set_[0] || !template_set_[1]) {
-      reject("both templates set before encode", std::string(template_set_[0] ? "" : "no template 0") +
-                                                     (template_set_[0] || template_set_[1] ? "" : " and ") +
-                                                     (template_set_[1] ? "" : "no template 1"));
+      const std::string missing = !template_set_[0] && !template_set_[1] ? "templates 0 and 1"
+                                  : !template_set_[0]                    ? "template 0"
+                                                                         : "template 1";
+      reject("both templates set before encode", "no " + missing);
     }
     for (size_t i = 0; i < frames.size(); ++i) {
       check_frame(frames[i], "frame " + std::to_string(i));
