@@ -138,6 +138,7 @@ export class NativeEngine implements Engine {
     return inspectModel(file);
   }
 
+  /** {@inheritDoc Engine.setTemplate} @throws InvalidFrameError, InvalidArgumentError, DisposedError. */
   async setTemplate(index: 0 | 1, frame: Frame, crop: CropParams): Promise<void> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
@@ -153,6 +154,7 @@ export class NativeEngine implements Engine {
     }
   }
 
+  /** {@inheritDoc Engine.encode} @throws InvalidFrameError, InvalidArgumentError, DisposedError. */
   async encode(frames: Frame[], crops: CropParams[], slots: number[]): Promise<void> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
@@ -175,6 +177,7 @@ export class NativeEngine implements Engine {
     }
   }
 
+  /** {@inheritDoc Engine.decode} @throws InvalidArgumentError, DisposedError. */
   async decode(request: DecodeRequest): Promise<DecodeResult> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
