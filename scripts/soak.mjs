@@ -1,0 +1,177 @@
+// Soak test: many frames through the built package on the CPU engine, checking that resident
+// memory stays flat after warm-up. Not part of `npm test` (it runs for a long time); run it with
+// `npm run soak` (builds dist/ first) or directly:
+//
+//   node --expose-gc scripts/soak.mjs [--frames 100000] [--trackers 2000] [--frames-per-tracker 50]
+//        [--model test/fixtures/goldens/weights.safetensors] [--threads 1] [--sample-every 1000]
+//        [--budget-mb 4] [--json result.json]
+//
+// Phase "one tracker": one Tracker, one sequence of --frames frames. The tracker keeps every
+// frame's box for finish() by design, so that phase's budget grows by TRAJECTORY_BYTES_PER_FRAME
+// per frame of the judged half; everything else (frame copies, engine slots, native buffers)
+// must not grow. Phase "many trackers": --trackers trackers created, fed --frames-per-tracker
+// frames, finished and disposed one after the other; each loads its own engine, so leaks in
+// engine creation/disposal or per-sequence state show up here.
+// The model defaults to the committed micro golden weights (random, tiny, fast): memory
+// behaviour does not depend on what the weights say. Exit code 1 when a phase is not flat.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { judgeTrend } from './soak-trend.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// A StoredEstimate {box {x, y, width, height}, score, locked} is ~100-150 bytes of V8 heap;
+// 256 leaves room for array growth slack.
+const TRAJECTORY_BYTES_PER_FRAME = 256;
+const MB = 1024 * 1024;
+
+const { values: args } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '100000' },
+    trackers: { type: 'string', default: '2000' },
+    'frames-per-tracker': { type: 'string', default: '50' },
+    model: { type: 'string', default: path.join(root, 'test/fixtures/goldens/weights.safetensors') },
+    threads: { type: 'string', default: '1' },
+    'sample-every': { type: 'string', default: '1000' },
+    'budget-mb': { type: 'string', default: '4' },
+    json: { type: 'string' },
+  },
+});
+
+function positiveInteger(name) {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Expected a positive integer for --${name} but received ${args[name]}`);
+  }
+  return value;
+}
+
+const frames = positiveInteger('frames');
+const trackers = positiveInteger('trackers');
+const framesPerTracker = positiveInteger('frames-per-tracker');
+const sampleEvery = positiveInteger('sample-every');
+const threads = Number(args.threads);
+const budgetBytes = Number(args['budget-mb']) * MB;
+
+const { Tracker } = await import(path.join(root, 'dist/index.js'));
+
+// A bright 40×30 square circling over a fixed texture, 320×240 RGB; 60 precomputed frames
+// cycle so the harness itself allocates nothing per frame (the tracker copies each frame).
+const WIDTH = 320;
+const HEIGHT = 240;
+const CYCLE = 60;
+function targetBox(k) {
+  const angle = (2 * Math.PI * (k % CYCLE)) / CYCLE;
+  return { x: 140 + 60 * Math.cos(angle), y: 105 + 50 * Math.sin(angle), width: 40, height: 30 };
+}
+const cycle = Array.from({ length: CYCLE }, (_, k) => {
+  const data = new Uint8Array(WIDTH * HEIGHT * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 37 + ((i / 960) | 0) * 11) & 127;
+  const box = targetBox(k);
+  for (let y = Math.round(box.y); y < Math.round(box.y) + box.height; y++) {
+    for (let x = Math.round(box.x); x < Math.round(box.x) + box.width; x++) {
+      const o = (y * WIDTH + x) * 3;
+      data[o] = 250;
+      data[o + 1] = 200 + ((x + y) & 31);
+      data[o + 2] = 40;
+    }
+  }
+  return { data, width: WIDTH, height: HEIGHT, format: 'rgb' };
+});
+const frameAt = (k) => cycle[k % CYCLE];
+
+function sample(at) {
+  globalThis.gc?.();
+  const usage = process.memoryUsage();
+  const s = { at, rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, seconds: process.uptime() };
+  // Progress on stderr so a long run can be watched (`tail -f`).
+  process.stderr.write(`  ${at}\t${s.seconds.toFixed(0)} s\tRSS ${mb(s.rss)}\theap ${mb(s.heapUsed)}\n`);
+  return s;
+}
+
+function mb(bytes) {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+function report(name, samples, budget, unit) {
+  const verdict = judgeTrend(samples, budget);
+  const heapTrend = judgeTrend(
+    samples.map((s) => ({ at: s.at, rss: s.heapUsed })),
+    Infinity,
+  );
+  const warm = samples.find((s) => s.at >= samples[samples.length - 1].at / 2) ?? samples[0];
+  const summary = {
+    phase: name,
+    units: samples[samples.length - 1].at,
+    unit,
+    seconds: samples[samples.length - 1].seconds - samples[0].seconds,
+    rssStart: samples[0].rss,
+    rssAfterWarmUp: warm.rss,
+    rssEnd: samples[samples.length - 1].rss,
+    rssSlopeBytesPerUnit: verdict.slopeBytesPerUnit,
+    rssGrowthSecondHalf: verdict.growthBytes,
+    heapSlopeBytesPerUnit: heapTrend.slopeBytesPerUnit,
+    budgetBytes: budget,
+    flat: verdict.flat,
+    samples,
+  };
+  console.log(
+    `${name}: ${summary.units} ${unit} in ${summary.seconds.toFixed(0)} s; RSS start ${mb(summary.rssStart)}, ` +
+      `after warm-up ${mb(summary.rssAfterWarmUp)}, end ${mb(summary.rssEnd)}; second-half slope ` +
+      `${verdict.slopeBytesPerUnit.toFixed(1)} B/${unit.replace(/s$/, '')} (growth ${mb(verdict.growthBytes)}, ` +
+      `budget ${mb(budget)}); heap slope ${heapTrend.slopeBytesPerUnit.toFixed(1)} B/${unit.replace(/s$/, '')} → ` +
+      (verdict.flat ? 'flat' : 'GROWING'),
+  );
+  return summary;
+}
+
+async function oneTracker() {
+  const samples = [];
+  const tracker = await Tracker.create({ model: args.model, device: 'cpu', threads });
+  try {
+    await tracker.init(frameAt(0), targetBox(0));
+    samples.push(sample(0));
+    for (let k = 1; k < frames; k++) {
+      const result = await tracker.track(frameAt(k));
+      if (!Number.isFinite(result.box.x)) throw new Error(`Frame ${k} got a non-finite box`);
+      if (k % sampleEvery === 0) samples.push(sample(k));
+    }
+    if ((frames - 1) % sampleEvery !== 0) samples.push(sample(frames - 1));
+    await tracker.finish();
+  } finally {
+    await tracker.dispose();
+  }
+  const half = frames - (samples.find((s) => s.at >= (frames - 1) / 2)?.at ?? 0);
+  return report('one tracker', samples, budgetBytes + TRAJECTORY_BYTES_PER_FRAME * half, 'frames');
+}
+
+async function manyTrackers() {
+  const samples = [sample(0)];
+  const everyTrackers = Math.max(1, Math.round(sampleEvery / framesPerTracker));
+  for (let t = 1; t <= trackers; t++) {
+    const tracker = await Tracker.create({ model: args.model, device: 'cpu', threads });
+    try {
+      await tracker.init(frameAt(t), targetBox(t));
+      for (let k = 1; k < framesPerTracker; k++) await tracker.track(frameAt(t + k));
+      await tracker.finish();
+    } finally {
+      await tracker.dispose();
+    }
+    if (t % everyTrackers === 0 || t === trackers) samples.push(sample(t));
+  }
+  return report(`many trackers (${framesPerTracker} frames each)`, samples, budgetBytes, 'trackers');
+}
+
+const machine = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(
+  `soak: ${frames} frames through one tracker, then ${trackers} trackers × ${framesPerTracker} frames; ` +
+    `model ${path.relative(root, args.model)}, threads ${threads}, ${machine}` +
+    (globalThis.gc ? '' : ' (run with --expose-gc for steadier samples)'),
+);
+const phases = [await oneTracker(), await manyTrackers()];
+if (args.json) {
+  writeFileSync(args.json, JSON.stringify({ machine, model: args.model, threads, phases }, null, 1));
+}
+process.exitCode = phases.every((p) => p.flat) ? 0 : 1;
