@@ -4,7 +4,7 @@
 //
 //   node --expose-gc scripts/soak.mjs [--frames 100000] [--trackers 2000] [--frames-per-tracker 50]
 //        [--model test/fixtures/goldens/weights.safetensors] [--threads 1] [--sample-every 1000]
-//        [--budget-mb 4] [--json result.json]
+//        [--budget-mb 4] [--phase both|one|many] [--json result.json]
 //
 // Phase "one tracker": one Tracker, one sequence of --frames frames. The tracker keeps every
 // frame's box for finish() by design, so that phase's budget grows by TRAJECTORY_BYTES_PER_FRAME
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     'sample-every': { type: 'string', default: '1000' },
     'budget-mb': { type: 'string', default: '4' },
+    phase: { type: 'string', default: 'both' },
     json: { type: 'string' },
   },
 });
@@ -54,6 +55,9 @@ const framesPerTracker = positiveInteger('frames-per-tracker');
 const sampleEvery = positiveInteger('sample-every');
 const threads = Number(args.threads);
 const budgetBytes = Number(args['budget-mb']) * MB;
+if (!['both', 'one', 'many'].includes(args.phase)) {
+  throw new RangeError(`Expected --phase both, one or many but received ${args.phase}`);
+}
 
 const { Tracker } = await import(path.join(root, 'dist/index.js'));
 
@@ -166,11 +170,13 @@ async function manyTrackers() {
 
 const machine = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(
-  `soak: ${frames} frames through one tracker, then ${trackers} trackers × ${framesPerTracker} frames; ` +
+  `soak (phase ${args.phase}): ${frames} frames through one tracker, then ${trackers} trackers × ${framesPerTracker} frames; ` +
     `model ${path.relative(root, args.model)}, threads ${threads}, ${machine}` +
     (globalThis.gc ? '' : ' (run with --expose-gc for steadier samples)'),
 );
-const phases = [await oneTracker(), await manyTrackers()];
+const phases = [];
+if (args.phase !== 'many') phases.push(await oneTracker());
+if (args.phase !== 'one') phases.push(await manyTrackers());
 if (args.json) {
   writeFileSync(args.json, JSON.stringify({ machine, model: args.model, threads, phases }, null, 1));
 }
