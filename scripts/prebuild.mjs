@@ -2,12 +2,14 @@
 // here) and put them in prebuilds/<platform>-<arch>/, where node-gyp-build finds them, so
 // `npm install` of the packed package needs no compiler and downloads nothing.
 //
-//   node scripts/prebuild.mjs [--reuse] [--cuda auto|on|off]
+//   node scripts/prebuild.mjs [--reuse] [--cuda auto|on|off] [--cuda-architectures LIST]
 //
 // --reuse      copy build/Release/sct_diff.node instead of recompiling when it is newer than
 //              every native source and binding.gyp (a CI `npm ci` has just built it).
 // --cuda auto  (default) build native/cuda with CMake when nvcc and cmake are found, say why
 //              not otherwise; `on` fails without them; `off` skips it (CPU-only package).
+// --cuda-architectures  CMake CUDA_ARCHITECTURES list, e.g. "90-real" for a quick check build;
+//              default: native/cuda's release set (sm_75 … sm_90 plus compute_90 PTX).
 //
 // File names follow prebuildify's convention, which node-gyp-build parses: `sct-diff.napi.glibc.node`
 // (N-API, so one binary serves every Node version; glibc, so musl hosts such as Alpine skip it
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
   options: {
     reuse: { type: 'boolean', default: false },
     cuda: { type: 'string', default: 'auto' },
+    'cuda-architectures': { type: 'string' },
   },
 });
 if (!['auto', 'on', 'off'].includes(args.cuda)) {
@@ -124,7 +127,9 @@ if (args.cuda === 'off') {
   } else {
     const buildDir = path.join(root, 'build', 'cuda');
     const env = { ...process.env, CUDACXX: nvcc };
-    run(cmake, ['-S', path.dirname(cudaProject), '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DSCTDIFF_CUDA_TESTS=OFF'], { env });
+    const configure = ['-S', path.dirname(cudaProject), '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DSCTDIFF_CUDA_TESTS=OFF'];
+    if (args['cuda-architectures']) configure.push(`-DSCTDIFF_CUDA_ARCHITECTURES=${args['cuda-architectures']}`);
+    run(cmake, configure, { env });
     run(cmake, ['--build', buildDir, '-j', String(Math.max(1, os.availableParallelism()))], { env });
     const library = path.join(buildDir, CUDA_LIBRARY);
     if (!existsSync(library)) throw new Error(`Expected ${path.relative(root, library)} after the CUDA build but it is missing`);
