@@ -51,7 +51,7 @@ if (!existsSync(path.join(goldens, 'manifest.json'))) {
 
 console.error('building bench_cpu ...');
 execFileSync('cmake', ['-S', path.join(root, 'native'), '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release'], { stdio: 'ignore' });
-execFileSync('cmake', ['--build', buildDir, '-j', String(os.availableParallelism()), '--target', 'bench_cpu'], { stdio: 'inherit' });
+execFileSync('cmake', ['--build', buildDir, '-j', String(os.availableParallelism()), '--target', 'bench_cpu'], { stdio: ['ignore', 2, 2] });
 
 const samples = new Map();
 function collect(result) {
