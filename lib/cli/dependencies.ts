@@ -46,6 +46,8 @@ export interface CliTrackerOptions {
   threads: number;
   /** Window stride; undefined for the tracker's default. */
   stride: number | undefined;
+  /** When `track()` resolves (see the Tracker's `latency` option). Default: 'frame'. */
+  latency?: 'frame' | 'window';
 }
 
 /** One compute backend and whether it can run here. */
@@ -119,6 +121,7 @@ export function defaultDependencies(): CliDependencies {
         device: options.device,
         threads: options.threads,
         ...(options.stride === undefined ? {} : { stride: options.stride }),
+        ...(options.latency === undefined ? {} : { latency: options.latency }),
       }),
     availableBackends: async () =>
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),

@@ -1,8 +1,8 @@
 /**
  * Holding back annotated frames until their boxes are final. SCT-Diff revises a frame's box
- * while the frame is inside a later window, i.e. for up to clipLength − 1 frames after it, so
- * the writer keeps the last `depth` frames and releases a frame only when it has left every
- * window. Memory is bounded by `depth` frames.
+ * while the frame is inside a later window, so the `track` command keeps recent frames here
+ * and releases them once no window can change them any more. The caller decides which frames
+ * are final; memory is bounded by how far tracking lags behind decoding (a few windows).
  */
 import type { Frame } from '../engine/types.js';
 
@@ -14,22 +14,25 @@ export interface DelayedFrame {
   frame: Frame;
 }
 
-/** A bounded first-in first-out queue of frames. */
+/** A first-in first-out queue of frames, released by index. */
 export class FrameDelayQueue {
   private readonly frames: DelayedFrame[] = [];
-
-  /** @param depth - Frames held back (≥ 0). */
-  constructor(readonly depth: number) {}
 
   /** Frames currently held. */
   get size(): number {
     return this.frames.length;
   }
 
-  /** Add the newest frame; returns the frames that are now old enough to be final. */
-  push(index: number, frame: Frame): DelayedFrame[] {
+  /** Add the newest frame (indices must increase). */
+  push(index: number, frame: Frame): void {
     this.frames.push({ index, frame });
-    return this.frames.length > this.depth ? this.frames.splice(0, this.frames.length - this.depth) : [];
+  }
+
+  /** Remove and return, oldest first, the frames with index ≤ `lastFinal`. */
+  releaseThrough(lastFinal: number): DelayedFrame[] {
+    let count = 0;
+    while (count < this.frames.length && (this.frames[count] as DelayedFrame).index <= lastFinal) count++;
+    return this.frames.splice(0, count);
   }
 
   /** Release everything (end of the video, after the final trajectory is known). */

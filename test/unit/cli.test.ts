@@ -34,7 +34,12 @@ let folder: string;
 
 /** The real Tracker on the deterministic test engine, which reads frame indices from pixels. */
 const testTracker: Partial<CliDependencies> = {
-  createTracker: (options) => Tracker.create({ engine: new TestEngine({ groundTruth: GT }), ...(options.stride === undefined ? {} : { stride: options.stride }) }),
+  createTracker: (options) =>
+    Tracker.create({
+      engine: new TestEngine({ groundTruth: GT }),
+      ...(options.stride === undefined ? {} : { stride: options.stride }),
+      ...(options.latency === undefined ? {} : { latency: options.latency }),
+    }),
 };
 
 function boxArg(b: Box): string {
@@ -160,8 +165,8 @@ describe('sct-diff track', () => {
     expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
   });
 
-  it('tracks a frames folder and prints JSON to stdout without --out/--json', async () => {
-    const { code, stdout } = await run(['track', folder, '--box', boxArg(GT[0]!), '--quiet'], testTracker);
+  it('tracks a frames folder with frame latency and prints JSON to stdout without --out/--json', async () => {
+    const { code, stdout } = await run(['track', folder, '--box', boxArg(GT[0]!), '--quiet', '--latency', 'frame'], testTracker);
     expect(code).toBe(0);
     const entries = JSON.parse(stdout) as Array<{ frame: number; box: number[] }>;
     expect(entries).toHaveLength(FRAMES);
@@ -198,6 +203,54 @@ describe('sct-diff track', () => {
       else {
         expect(redAt(230)).toBeGreaterThan(60);
         expect(redAt(40)).toBeLessThan(30);
+      }
+      k++;
+    }
+    expect(k).toBe(FRAMES);
+  });
+
+  it('with window latency, writes each frame only after its last revision', async () => {
+    // A scripted window-latency tracker with N = 4: the result of frame k arrives one call
+    // later, and revises frames k − 3 … k − 1 (the rest of its window). A frame j is thus
+    // reported at x = 10 and revised to x = 50, 90 and finally 130 by the results of frames
+    // j + 1, j + 2, j + 3: its box is final only N − 1 frames later.
+    const boxAt = (x: number): Box => ({ x, y: 60, width: 60, height: 60 });
+    const results: Array<() => void> = [];
+    const windowed: CliTracker = {
+      backend: 'windowed',
+      model: { ...TEST_MODEL, clipLength: 4 },
+      init: async () => undefined,
+      track: (frame: Frame) => {
+        const k = frame.data[0]!;
+        results.shift()?.(); // the previous frame's window is decoded now
+        return new Promise((resolve) => {
+          results.push(() =>
+            resolve({
+              frameIndex: k,
+              box: boxAt(10),
+              score: 0.5,
+              revised: [k - 3, k - 2, k - 1].filter((j) => j >= 1).map((j) => ({ frameIndex: j, box: boxAt(10 + 40 * (k - j)), score: 0.9 })),
+            }),
+          );
+        });
+      },
+      finish: async () => {
+        results.shift()?.();
+        return Array.from({ length: FRAMES }, (_, k) => ({ frameIndex: k, box: boxAt(k === 0 ? 10 : 130), score: 0.9 }));
+      },
+      dispose: async () => undefined,
+    };
+    const out = join(dir, 'windowed.mp4');
+    const { code, stderr } = await run(['track', video, '--box', boxArg(boxAt(10)), '--out', out, '--quiet'], { createTracker: async () => windowed });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    let k = 0;
+    for await (const frame of await openVideo(out)) {
+      const redAt = (x: number): number => frame.data[(61 * 320 + x) * 3]! - frame.data[(61 * 320 + x) * 3 + 1]!;
+      const finalX = k === 0 ? 10 : 130;
+      for (const x of [10, 50, 90, 130]) {
+        if (x === finalX) expect(redAt(x + 30)).toBeGreaterThan(60);
+        else expect(redAt(x + 30)).toBeLessThan(30);
       }
       k++;
     }

@@ -34,6 +34,9 @@ Options:
   --device NAME        auto | cpu | cuda. Default: auto (CUDA when available, else CPU).
   --threads N          CPU threads, 0 = one per core. Default: 0.
   --stride N           Frames the window slides by (1 … clip length). Default: 3.
+  --latency MODE       window: one decoder call per stride frames (fastest offline);
+                       frame: a provisional box for every frame first, as a live feed
+                       would get (one decoder call per frame). Default: window.
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
   -h, --help           Show this help.
@@ -51,6 +54,7 @@ const OPTIONS = {
   device: { type: 'string' },
   threads: { type: 'string' },
   stride: { type: 'string' },
+  latency: { type: 'string' },
   fps: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -88,6 +92,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   const device: DeviceOption = parseChoiceOption(values.device as string | undefined, 'device', 'track', ['auto', 'cpu', 'cuda'] as const) ?? 'auto';
   const threads = parseIntegerOption(values.threads as string | undefined, 'threads', 'track', 0) ?? 0;
   const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'track', 1);
+  const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'track', ['frame', 'window'] as const) ?? 'window';
   const fpsOption = parsePositiveNumberOption(values.fps as string | undefined, 'fps', 'track');
   const outPath = values.out as string | undefined;
   const jsonPath = values.json as string | undefined;
@@ -101,15 +106,27 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride }, 'track');
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
     const progress = new Progress(io.stderr, { label: 'track', ...(source.info.frameCount === undefined ? {} : { total: source.info.frameCount }), quiet: values.quiet === true });
     const latest = new Map<number, CliTrackedFrame>();
     const revisedFrames = new Set<number>();
-    // Frames leave the queue only once no later window can revise them.
-    const queue = new FrameDelayQueue(writer ? tracker.model.clipLength : 0);
+    const clipLength = tracker.model.clipLength;
+    const record = (result: CliTrackedFrame & { revised: CliTrackedFrame[] }): void => {
+      latest.set(result.frameIndex, { frameIndex: result.frameIndex, box: result.box, score: result.score });
+      for (const revision of result.revised) {
+        latest.set(revision.frameIndex, revision);
+        revisedFrames.add(revision.frameIndex);
+      }
+      newestResult = Math.max(newestResult, result.frameIndex);
+    };
+    let newestResult = 0;
+    // A frame's box is final once every window containing it has been decoded: windows are
+    // N = clipLength frames long and decoded in order, so once a result for frame m has
+    // arrived, every frame up to m − (N − 1) is final. Only then is it drawn and written.
+    const queue = new FrameDelayQueue();
     const emit = async (released: DelayedFrame[]): Promise<void> => {
       if (!writer) return;
       for (const { index, frame } of released) {
@@ -118,27 +135,41 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
         await writer.write(frame);
       }
     };
+    // 'window' latency: results arrive when a frame's window is decoded, so calls are not
+    // awaited one by one. A failure is kept and rethrown at the next frame.
+    const submitted: Array<Promise<void>> = [];
+    const trackFailures: unknown[] = [];
 
     let index = 0;
     for await (const frame of source) {
       throwIfInterrupted(signal);
+      if (trackFailures.length > 0) throw trackFailures[0];
       if (index === 0) {
         await tracker.init(frame, box);
         latest.set(0, { frameIndex: 0, box, score: 1 });
+      } else if (latency === 'frame') {
+        record(await tracker.track(frame));
       } else {
-        const result = await tracker.track(frame);
-        latest.set(result.frameIndex, { frameIndex: result.frameIndex, box: result.box, score: result.score });
-        for (const revision of result.revised) {
-          latest.set(revision.frameIndex, revision);
-          revisedFrames.add(revision.frameIndex);
-        }
+        // Bound the frames queued inside the tracker: frame index − N's window ends at most at
+        // index − 1, which has been submitted, so this wait always ends.
+        await submitted[index - clipLength];
+        if (trackFailures.length > 0) throw trackFailures[0];
+        submitted[index] = tracker.track(frame).then(record, (error: unknown) => {
+          trackFailures.push(error);
+        });
+        delete submitted[index - clipLength];
       }
-      await emit(queue.push(index, frame));
+      if (writer) {
+        queue.push(index, frame);
+        await emit(queue.releaseThrough(newestResult - (clipLength - 1)));
+      }
       index++;
       progress.tick();
     }
     if (index === 0) throw new UsageError(`Expected at least one frame in "${input}" but received none`, 'track');
     const final = await tracker.finish();
+    await Promise.all(submitted.filter(Boolean));
+    if (trackFailures.length > 0) throw trackFailures[0];
     for (const estimate of final) {
       const before = latest.get(estimate.frameIndex);
       if (before && (before.box.x !== estimate.box.x || before.box.y !== estimate.box.y || before.box.width !== estimate.box.width || before.box.height !== estimate.box.height)) {
