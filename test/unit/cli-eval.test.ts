@@ -61,7 +61,7 @@ describe('sct-diff eval', () => {
     const benchmarks = fakeBenchmark(root);
     const deps: Partial<CliDependencies> = {
       benchmarks,
-      createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }),
+      createTracker: (options) => Tracker.create({ engine: new TestEngine({ groundTruth: GT }), ...(options.latency ? { latency: options.latency } : {}) }),
     };
     const stdout = new Capture();
     const stderr = new Capture();

@@ -37,6 +37,7 @@ Options:
   --device NAME      auto | cpu | cuda. Default: auto.
   --threads N        CPU threads, 0 = one per core. Default: 0.
   --stride N         Frames the window slides by. Default: 3.
+  --latency MODE     window | frame, as for track. Default: window.
   --quiet            No progress output.
   -h, --help         Show this help.
 
@@ -63,6 +64,7 @@ const OPTIONS = {
   device: { type: 'string' },
   threads: { type: 'string' },
   stride: { type: 'string' },
+  latency: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -93,25 +95,56 @@ function metricRows(dataset: CliDatasetName, sequences: EvaluatedSequence[]): { 
   }
 }
 
-async function trackSequence(tracker: CliTracker, sequence: CliBenchmarkSequence, progress: Progress, signal: AbortSignal | undefined): Promise<{ boxes: Box[]; times: number[]; width: number; height: number }> {
+/**
+ * Track one sequence. With 'frame' latency each call is timed on its own; with 'window'
+ * latency calls overlap, so the sequence's tracking time (decoding excluded) is spread evenly
+ * over its frames.
+ */
+async function trackSequence(
+  tracker: CliTracker,
+  sequence: CliBenchmarkSequence,
+  latency: 'frame' | 'window',
+  progress: Progress,
+  signal: AbortSignal | undefined,
+): Promise<{ boxes: Box[]; times: number[]; width: number; height: number }> {
   const source = typeof sequence.frames === 'string' ? await openFrameFolder(sequence.frames) : await openFrameFiles(sequence.frames, sequence.name);
   const first = sequence.groundTruth[0];
   if (first === undefined) throw new IoError(`Expected a ground-truth box for the first frame of sequence "${sequence.name}" but received none`);
   const times: number[] = [];
+  const clipLength = tracker.model.clipLength;
+  const submitted: Array<Promise<unknown>> = [];
+  const failures: unknown[] = [];
+  let trackingSeconds = 0;
   let index = 0;
   for await (const frame of source) {
     throwIfInterrupted(signal);
+    if (failures.length > 0) throw failures[0];
     const started = performance.now();
     if (index === 0) await tracker.init(frame, first);
-    else await tracker.track(frame);
-    times.push((performance.now() - started) / 1000);
+    else if (latency === 'frame') await tracker.track(frame);
+    else {
+      // Bound the frames queued in the tracker (frame index − N's window ends by index − 1).
+      await submitted[index - clipLength];
+      submitted[index] = tracker.track(frame).catch((error: unknown) => failures.push(error));
+      delete submitted[index - clipLength];
+    }
+    const seconds = (performance.now() - started) / 1000;
+    times.push(seconds);
+    trackingSeconds += seconds;
     index++;
     progress.tick();
   }
   const started = performance.now();
   const trajectory = await tracker.finish();
-  // finish() decodes the last partial window; charge its time to the last frame.
-  if (times.length > 0) times[times.length - 1]! += (performance.now() - started) / 1000;
+  await Promise.all(submitted.filter(Boolean));
+  if (failures.length > 0) throw failures[0];
+  const finishSeconds = (performance.now() - started) / 1000;
+  if (latency === 'window') {
+    times.fill((trackingSeconds + finishSeconds) / Math.max(1, times.length));
+  } else if (times.length > 0) {
+    // finish() decodes the last partial window; charge its time to the last frame.
+    times[times.length - 1]! += finishSeconds;
+  }
   return { boxes: trajectory.map((t) => t.box), times, width: source.info.width, height: source.info.height };
 }
 
@@ -135,6 +168,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   const device: DeviceOption = parseChoiceOption(values.device as string | undefined, 'device', 'eval', ['auto', 'cpu', 'cuda'] as const) ?? 'auto';
   const threads = parseIntegerOption(values.threads as string | undefined, 'threads', 'eval', 0) ?? 0;
   const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'eval', 1);
+  const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'eval', ['frame', 'window'] as const) ?? 'window';
   const outDir = (values.out as string | undefined) ?? `sct-diff-eval-${dataset}`;
   const only = typeof values.sequences === 'string' ? new Set(values.sequences.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   const modelPath = values.model as string | undefined;
@@ -165,14 +199,14 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   } catch (cause) {
     throw new IoError(`Could not create the output folder "${resultsDir}"`, { path: resultsDir, cause });
   }
-  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride }, 'eval');
+  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency }, 'eval');
   const evaluated: EvaluatedSequence[] = [];
   let withoutGroundTruth = 0;
   const total = sequences.reduce((sum, s) => sum + (typeof s.frames === 'string' ? s.groundTruth.length : s.frames.length), 0);
   const progress = new Progress(io.stderr, { label: 'eval', total, quiet: values.quiet === true });
   try {
     for (const sequence of sequences) {
-      const { boxes, times, width, height } = await trackSequence(tracker, sequence, progress, signal);
+      const { boxes, times, width, height } = await trackSequence(tracker, sequence, latency, progress, signal);
       await deps.benchmarks.writeResults(dataset, resultsDir, sequence, boxes, times);
       if (sequence.groundTruth.length === boxes.length) {
         evaluated.push({
