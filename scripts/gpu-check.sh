@@ -9,6 +9,10 @@
 #
 #   scripts/gpu-check.sh [--quick] [--skip-sanitizers] [--skip-bench] [--skip-torch]
 #
+# From a development machine with the project's device tool: first run
+# scripts/stage-gpu-headers.sh here, then run this script there with the staged folder carried:
+#   run(command="scripts/gpu-check.sh", carry=["node_modules/.cache/sctdiff-gpu-headers"])
+#
 # --quick: micro weights only, no sanitizers, a short benchmark. Exit status: 0 when every stage
 # that ran passed, 1 otherwise, 77 without a GPU. Env: PYTHON (default: /opt/torch/.venv/bin/python
 # if present, else /usr/bin/python3), SCTDIFF_CUDA_ARCH (default 90-real), JOBS (default nproc),
@@ -53,10 +57,14 @@ if ! nvidia-smi -L > "$logs/nvidia-smi.log" 2>&1; then
 fi
 cat "$logs/nvidia-smi.log"
 
-# 1. Build
+# 1. Build. Headers the GPU machine may lack (no network there): staged by
+# scripts/stage-gpu-headers.sh on the development machine and carried along.
+headers="$root/node_modules/.cache/sctdiff-gpu-headers"
+third_party=()
+[ -d "$headers" ] && third_party=(-DSCTDIFF_THIRD_PARTY_INCLUDE="$headers")
 start=$(date +%s)
 if cmake -S native/cuda -B "$build" -DSCTDIFF_CUDA_ARCHITECTURES="${SCTDIFF_CUDA_ARCH:-90-real}" \
-     -DCMAKE_BUILD_TYPE=Release > "$logs/build.log" 2>&1 &&
+     -DCMAKE_BUILD_TYPE=Release "${third_party[@]}" > "$logs/build.log" 2>&1 &&
    cmake --build "$build" -j "${JOBS:-$(nproc)}" >> "$logs/build.log" 2>&1; then
   record build ok "$(( $(date +%s) - start )) s"
 else

@@ -9,6 +9,10 @@
 // The direction is an index map (reverse reads position L-1-step) so no reversed copies exist.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
 #include "cuda_activations.cuh"
 #include "cuda_error.h"
 #include "cuda_kernels.h"
@@ -16,6 +20,15 @@
 
 namespace sctdiff::cuda {
 namespace {
+
+// SCTDIFF_CUDA_SCAN=sequential turns chunking off (to tell the two scans apart on a GPU).
+bool scan_chunking_enabled() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("SCTDIFF_CUDA_SCAN");
+    return value == nullptr || std::string(value) != "sequential";
+  }();
+  return enabled;
+}
 
 __global__ void causal_conv1d_silu_kernel(CausalConv1dParams p) {
   const int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -62,8 +75,78 @@ __global__ void selective_scan_kernel(SelectiveScanParams p) {
   }
 }
 
+// The same recurrence chunked along the sequence, for long sequences: a block owns one channel,
+// thread (chunk c, state n) scans steps [c·T, (c+1)·T). Pass 1 scans each chunk from h = 0 and
+// keeps its end state and the product of its decays; after a barrier each chunk folds the
+// earlier chunks' (decay, end) pairs into its carried-in state; pass 2 rescans the chunk from
+// that state and produces y. Twice the arithmetic, `chunks` times shorter dependency chains.
+// Every lane runs the same trip count (padding steps are no-ops) so the shuffles never diverge.
+template <int G>
+__global__ void selective_scan_chunked_kernel(SelectiveScanParams p, int chunks, int chunk_len) {
+  extern __shared__ float carried[];  // [chunks][G] decay products, then [chunks][G] end states
+  const int e = blockIdx.x;
+  const int chunk = threadIdx.x / G, n = threadIdx.x % G;
+  const bool real_chunk = chunk < chunks;
+  const bool has_state = n < p.state;
+  const float a = has_state ? p.a[static_cast<int64_t>(e) * p.state + n] : 0.0f;
+  const float d = p.d[e];
+  const int first = chunk * chunk_len;
+
+  float h = 0.0f, decay = 1.0f;
+  for (int i = 0; i < chunk_len; ++i) {
+    const int step = first + i;
+    if (!real_chunk || step >= p.seq) continue;  // no shuffles in this pass
+    const int64_t pos = p.reverse ? p.seq - 1 - step : step;
+    const float u = p.u[pos * p.ldu + e];
+    const float dt = p.delta[pos * p.ld_delta + e];
+    const float b = has_state ? p.b[pos * p.ld_bc + n] : 0.0f;
+    const float decay_step = expf(dt * a);
+    h = decay_step * h + dt * b * u;
+    decay *= decay_step;
+  }
+  if (real_chunk) {
+    carried[chunk * G + n] = decay;
+    carried[(chunks + chunk) * G + n] = h;
+  }
+  __syncthreads();
+  h = 0.0f;
+  for (int j = 0; j < chunk && j < chunks; ++j) h = carried[j * G + n] * h + carried[(chunks + j) * G + n];
+
+  for (int i = 0; i < chunk_len; ++i) {
+    const int step = first + i;
+    const bool valid = real_chunk && step < p.seq;
+    const int64_t pos = valid ? (p.reverse ? p.seq - 1 - step : step) : 0;
+    const float u = valid ? p.u[pos * p.ldu + e] : 0.0f;
+    const float dt = valid ? p.delta[pos * p.ld_delta + e] : 0.0f;
+    const float b = valid && has_state ? p.b[pos * p.ld_bc + n] : 0.0f;
+    const float c = valid && has_state ? p.c[pos * p.ld_bc + n] : 0.0f;
+    h = expf(dt * a) * h + dt * b * u;
+    float y = h * c;
+#pragma unroll
+    for (int offset = G / 2; offset > 0; offset >>= 1) y += __shfl_xor_sync(0xffffffffu, y, offset, G);
+    if (n == 0 && valid) {
+      const float v = (y + d * u) * silu(p.z[pos * p.ldz + e]);
+      float* out = p.out + pos * p.ldout + e;
+      *out = p.accumulate ? *out + v : v;
+    }
+  }
+}
+
+// Sequences at least this long are chunked (about 32+ steps per chunk, at most 8 chunks).
+constexpr int kChunkedScanMinSeq = 64;
+constexpr int kMaxScanChunks = 8;
+
 template <int G>
 void launch_scan(const SelectiveScanParams& p, cudaStream_t stream) {
+  if (p.seq >= kChunkedScanMinSeq && scan_chunking_enabled()) {
+    const int chunks = std::min(kMaxScanChunks, p.seq / 32);
+    const int chunk_len = (p.seq + chunks - 1) / chunks;
+    const int threads = (chunks * G + 31) / 32 * 32;
+    const size_t shared = 2 * static_cast<size_t>(chunks) * G * sizeof(float);
+    selective_scan_chunked_kernel<G><<<p.channels, threads, shared, stream>>>(p, chunks, chunk_len);
+    check_launch("selective_scan_chunked_kernel");
+    return;
+  }
   constexpr int kThreads = 128;
   const int64_t threads = static_cast<int64_t>(p.channels) * G;
   selective_scan_kernel<G><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(p);

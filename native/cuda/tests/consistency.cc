@@ -230,9 +230,11 @@ void check_attention(Harness& h, const std::string& label, double limit) {
 }
 
 void check_mamba_ops(Harness& h) {
+  // L = 37 runs the sequential scan, L = 300 the chunked one (cuda_mamba.cu).
+  for (int L : {37, 300}) {
   for (int state : {16, 5}) {
     for (bool reverse : {false, true}) {
-      const int L = 37, E = 70, K = 4;
+      const int E = 70, K = 4;
       auto xz = h.random(static_cast<size_t>(L) * 2 * E);
       auto weight = h.random(static_cast<size_t>(E) * K), bias = h.random(E);
       auto conv = h.random(static_cast<size_t>(L) * E);
@@ -275,10 +277,12 @@ void check_mamba_ops(Harness& h) {
         sp.accumulate = reverse;
         h.backend(s).selective_scan(sp);
       }
-      const std::string tag = std::string(reverse ? "reverse" : "forward") + " state " + std::to_string(state);
+      const std::string tag = std::string(reverse ? "reverse" : "forward") + " L " + std::to_string(L) + " state " +
+                              std::to_string(state);
       expect_close("causal_conv1d_silu " + tag, h.read(conv, 1), h.read(conv, 0), 1e-5);
       expect_close("selective_scan " + tag + (reverse ? " (accumulate)" : ""), h.read(y, 1), h.read(y, 0), 1e-4);
     }
+  }
   }
 }
 
