@@ -1,5 +1,6 @@
 #include "encoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -36,7 +37,9 @@ void Encoder::reserve(int count) {
   if (count <= capacity_) return;
   const size_t rows = static_cast<size_t>(count) * seq_;
   const size_t D = static_cast<size_t>(config_.dim), P = static_cast<size_t>(config_.patch);
-  patches_ = DeviceArray<float>(backend_, static_cast<size_t>(count) * nx_ * 3 * P * P);
+  // Also holds one template's patches (embed_template), whatever the two crop sizes are.
+  const size_t patch_rows = std::max(static_cast<size_t>(count) * nx_, static_cast<size_t>(nz_));
+  patches_ = DeviceArray<float>(backend_, patch_rows * 3 * P * P);
   tokens_ = DeviceArray<float>(backend_, rows * D);
   normed_ = DeviceArray<float>(backend_, rows * D);
   qkv_ = DeviceArray<float>(backend_, rows * 3 * D);
