@@ -1,12 +1,12 @@
 /**
  * Pack-and-install: the package as a user gets it. Puts the addon in prebuilds/
  * (scripts/prebuild.mjs, CPU only), packs the tarball, installs it offline into an empty
- * project whose PATH holds nothing but `node` and `sh` — no g++, make or python3, so the install can
- * only succeed by loading the prebuilt binary, never by compiling — then runs the quick start
- * there (track the shipped sample clip on the CPU with a random-weight tiny model) and the
- * `sct-diff` command. Slow (one to a few minutes: it may compile the addon, and `npm pack`
- * rebuilds dist/, which would race other test files reading dist/), so it runs only with
- * SCTDIFF_PACK_TEST=1: `npm run test:pack`.
+ * project whose PATH holds nothing but `node` and `sh` — no g++, make or python3, so the
+ * install can only succeed by loading the prebuilt binary, never by compiling — then runs the
+ * quick start there (track the shipped sample clip on the CPU with a random-weight tiny model)
+ * and the `sct-diff` command (`track` on the sample, `--help`). Slow (one to a few minutes; it
+ * may compile the addon, and `npm pack` rebuilds dist/, which would race other test files that
+ * read dist/), so it runs only with SCTDIFF_PACK_TEST=1: `npm run test:pack`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -191,6 +191,23 @@ describe.runIf(process.env.SCTDIFF_PACK_TEST === '1')('the packed package instal
       expect(box.y + box.height).toBeLessThanOrEqual(240);
       expect(score).toBeGreaterThanOrEqual(0);
       expect(score).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('`npx sct-diff track` tracks the whole sample clip into a JSON file', () => {
+    const json = path.join(project, 'sample-boxes.json');
+    const box = [SAMPLE_INIT_BOX.x, SAMPLE_INIT_BOX.y, SAMPLE_INIT_BOX.width, SAMPLE_INIT_BOX.height].join(',');
+    run(
+      process.execPath,
+      [npxCliPath, '--offline', '--no', '--', 'sct-diff', 'track', path.join(installed, 'samples', 'sample.mp4'), '--box', box, '--model', model, '--device', 'cpu', '--json', json, '--quiet'],
+      { cwd: project, env: cleanEnv({}) },
+    );
+    const entries = JSON.parse(readFileSync(json, 'utf8')) as { frame: number; box: number[]; score: number }[];
+    expect(entries.map((e) => e.frame)).toEqual(Array.from({ length: 60 }, (_, k) => k));
+    expect(entries[0]?.box).toEqual([42.5, 92, 64, 56]);
+    for (const { box: [x, y, w, h] } of entries) {
+      for (const v of [x, y, w, h]) expect(Number.isFinite(v)).toBe(true);
+      expect((x ?? -1) >= 0 && (y ?? -1) >= 0 && (x ?? 0) + (w ?? 0) <= 320 && (y ?? 0) + (h ?? 0) <= 240).toBe(true);
     }
   });
 
