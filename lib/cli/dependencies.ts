@@ -8,6 +8,7 @@ import type { Box } from '../geometry/box.js';
 import { availableBackends } from '../engine/backends.js';
 import { Tracker } from '../tracker/tracker.js';
 import { evalBenchmarkAccess } from './benchmarks.js';
+import { benchmarkEngine } from './engine-benchmark.js';
 import { queryGpus, type GpuDescription } from './gpu-info.js';
 
 /** A frame's box as the tracker reports it. */
@@ -108,8 +109,8 @@ export interface CliDependencies {
   queryGpus: () => Promise<GpuDescription[]>;
   /** Benchmark readers and writers for `eval`. Default: lib/eval's dataset readers and result writers. */
   benchmarks: CliBenchmarkAccess | undefined;
-  /** Run the engine speed test. Default: undefined (no benchmark in this build). */
-  runBenchmark: ((options: { model: string | undefined; device: DeviceOption; threads: number }) => Promise<CliBenchRow[]>) | undefined;
+  /** Run the engine speed test. Default: {@link benchmarkEngine}; undefined means this build has none. */
+  runBenchmark: ((options: { model: string | undefined; device: DeviceOption; threads: number; iterations: number }) => Promise<CliBenchRow[]>) | undefined;
 }
 
 /** The dependencies of the installed command. */
@@ -127,6 +128,7 @@ export function defaultDependencies(): CliDependencies {
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),
     queryGpus,
     benchmarks: evalBenchmarkAccess(),
-    runBenchmark: undefined,
+    runBenchmark: (options) =>
+      benchmarkEngine({ device: options.device, threads: options.threads, iterations: options.iterations, ...(options.model === undefined ? {} : { model: options.model }) }),
   };
 }
