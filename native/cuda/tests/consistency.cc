@@ -1,7 +1,7 @@
 // Backend consistency: every CUDA op and the whole engine step against the CPU backend on the
 // same random inputs and weights (the CPU backend is the reference implementation of each op).
 //
-//   sctdiff_cuda_consistency [weights.safetensors ...]
+//   sctdiff_cuda_consistency [--ops-only] [weights.safetensors ...]
 //
 // Without arguments the engine check uses the committed micro weights
 // (test/fixtures/goldens/weights.safetensors, found from the working directory or the source
@@ -587,8 +587,12 @@ int main(int argc, char** argv) {
     run_op_checks(graphs, "graphs", has_cublaslt);
 
     std::vector<std::string> files;
-    for (int i = 1; i < argc; ++i) files.push_back(argv[i]);
-    if (files.empty()) files.push_back(default_weights());
+    bool ops_only = false;
+    for (int i = 1; i < argc; ++i) {
+      if (std::string(argv[i]) == "--ops-only") ops_only = true;
+      else files.push_back(argv[i]);
+    }
+    if (files.empty() && !ops_only) files.push_back(default_weights());
     for (const std::string& file : files) {
       if (file.empty()) {
         expect(false, "engine", "no weight file found (pass one as an argument)");
