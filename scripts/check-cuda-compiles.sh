@@ -3,6 +3,7 @@
 # native/cuda with nvcc for one architecture, then checks what a GPU-less host can check:
 #  - libsctdiff_cuda.so exports the C ABI of native/cuda/sctdiff_cuda.h and nothing of ours else,
 #  - it does not depend on libcudart.so or libcublas*.so (runtime static, cuBLASLt via dlopen),
+#  - its C ABI returns the documented status codes and messages (tests/abi_check.c),
 #  - the consistency test program and the benchmark exit 77 ("skipped") without a device.
 #
 #   scripts/check-cuda-compiles.sh [build-dir]   (default node_modules/.cache/sctdiff-cuda-check)
@@ -24,8 +25,9 @@ build="${1:-node_modules/.cache/sctdiff-cuda-check}"
 arch="${SCTDIFF_CUDA_CHECK_ARCH:-90-real}"
 
 start=$(date +%s)
+mkdir -p "$build"
 cmake -S native/cuda -B "$build" -DCMAKE_CUDA_COMPILER="$nvcc_path" -DSCTDIFF_CUDA_ARCHITECTURES="$arch" \
-  -DCMAKE_BUILD_TYPE=Release > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=Release > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "${JOBS:-2}"
 built=$(date +%s)
 
@@ -38,6 +40,17 @@ if [ "$exported" != "$expected" ]; then
 fi
 if ldd "$lib" | grep -E 'libcudart|libcublas' ; then
   echo "FAIL: $lib links a CUDA library dynamically (the runtime must be static, cuBLASLt dlopen'ed)"
+  exit 1
+fi
+
+# The C ABI as the addon uses it (compiled as C; without a GPU it checks the error paths).
+cc -std=c11 -O1 -Wall -Wextra -Werror native/cuda/tests/abi_check.c -o "$build/abi_check" -ldl
+set +e
+"$build/abi_check" "$lib" test/fixtures/goldens/weights.safetensors
+status=$?
+set -e
+if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
+  echo "FAIL: abi_check exited $status"
   exit 1
 fi
 

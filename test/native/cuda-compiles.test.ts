@@ -33,6 +33,8 @@ describe('CUDA backend compile check (scripts/check-cuda-compiles.sh)', () => {
       expect(result.status, output).toBe(0);
       expect(output).toMatch(/cuda compile check: ok/);
       if (!existsSync('/dev/nvidia0')) {
+        expect(output).toMatch(/abi_check: 0 failed/);
+        expect(output).toMatch(/ok {3}create with a missing file is a model error naming it/);
         expect(output).toMatch(/sctdiff_cuda_consistency without a GPU: skipped: no CUDA device/);
         expect(output).toMatch(/sctdiff_cuda_bench without a GPU: skipped: No usable CUDA device/);
       }
