@@ -104,6 +104,10 @@ class Stream {
     const auto& config = engine_->config();
     engine_->set_template(0, view(0), crop(engine_->config().encoder.template_size, 0));
     engine_->set_template(1, view(1), crop(config.encoder.template_size, 1));
+    // Every feature slot holds a frame before the first window is decoded.
+    for (int slot = 0; slot < 2 * config.decoder.clip_len; ++slot) {
+      engine_->encode({view(slot)}, {crop(config.encoder.search_size, slot)}, {slot});
+    }
   }
 
   // Returns the decoder's share of the step in seconds when `time_decoder` (the encode is
