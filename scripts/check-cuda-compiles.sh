@@ -21,6 +21,10 @@ if [ ! -x "$nvcc_path" ]; then
   exit 77
 fi
 # Outside build/: node-gyp rebuild wipes that folder.
+if ! command -v cmake > /dev/null; then
+  echo "skipped: cmake not found (apt install cmake)"
+  exit 77
+fi
 build="${1:-node_modules/.cache/sctdiff-cuda-check}"
 arch="${SCTDIFF_CUDA_CHECK_ARCH:-90-real}"
 

@@ -1,6 +1,6 @@
 // CI has nvcc and the CUDA runtime but no GPU: this builds the CUDA backend library with CMake
 // (one architecture) and checks its exported C ABI, its static runtime, and that the GPU
-// programs exit "skipped" (77) without a device. Skipped where nvcc is not installed.
+// programs exit "skipped" (77) without a device. Skipped where nvcc or cmake is not installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +16,12 @@ function findNvcc(): string | undefined {
 }
 
 const nvcc = findNvcc();
+const hasCmake = spawnSync('bash', ['-c', 'command -v cmake'], { encoding: 'utf8' }).status === 0;
 // A cold build takes about 1.5 CPU-minutes (2 cores); a loaded CI machine may need several.
 const buildTimeoutMs = 20 * 60_000;
 
 describe('CUDA backend compile check (scripts/check-cuda-compiles.sh)', () => {
-  it.skipIf(nvcc === undefined)(
+  it.skipIf(nvcc === undefined || !hasCmake)(
     'builds libsctdiff_cuda.so, exports only the C ABI, and its GPU programs skip without a device',
     () => {
       const result = spawnSync('bash', ['scripts/check-cuda-compiles.sh'], {
