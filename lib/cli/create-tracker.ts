@@ -1,5 +1,6 @@
 /** Creating the tracker for a subcommand, with option problems reported as usage errors. */
 import { InvalidArgumentError } from '../errors.js';
+import type { CliIo } from './context.js';
 import type { CliDependencies, CliTracker, CliTrackerOptions } from './dependencies.js';
 import { UsageError } from './usage-error.js';
 
@@ -16,4 +17,14 @@ export async function createCliTracker(deps: CliDependencies, options: CliTracke
     }
     throw error;
   }
+}
+
+/**
+ * The tracker log of a subcommand: warnings and notices (such as device 'auto' falling back to
+ * the CPU) on stderr, debug lines (window decodes, template updates) only with `--verbose`.
+ */
+export function trackerLog(io: CliIo, command: string, verbose: boolean): NonNullable<CliTrackerOptions['log']> {
+  return (level, message) => {
+    if (level !== 'debug' || verbose) io.stderr.write(`${io.stderr.isTTY ? '\r\x1b[K' : ''}sct-diff ${command}: ${message.replace(/^sct-diff: /, '')}\n`);
+  };
 }

@@ -49,6 +49,8 @@ export interface CliTrackerOptions {
   stride: number | undefined;
   /** When `track()` resolves (see the Tracker's `latency` option). Default: 'frame'. */
   latency?: 'frame' | 'window';
+  /** Receives the tracker's log lines (CPU fall-back notice, window decodes). Default: none. */
+  log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
 /** One compute backend and whether it can run here. */
@@ -123,6 +125,7 @@ export function defaultDependencies(): CliDependencies {
         threads: options.threads,
         ...(options.stride === undefined ? {} : { stride: options.stride }),
         ...(options.latency === undefined ? {} : { latency: options.latency }),
+        ...(options.log === undefined ? {} : { logger: options.log }),
       }),
     availableBackends: async () =>
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),

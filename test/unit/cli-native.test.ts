@@ -25,15 +25,16 @@ class Capture {
 }
 
 let dir: string;
+let video: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sct-cli-native-'));
+  video = join(dir, 'in.mp4');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-frames:v', '12', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!ready)('sct-diff track on the native CPU engine', () => {
   it('tracks a video and writes consistent JSON and an annotated video', async () => {
-    const video = join(dir, 'in.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-frames:v', '12', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video]);
     const out = join(dir, 'out.mp4');
     const json = join(dir, 'out.json');
     const stdout = new Capture();
@@ -54,9 +55,16 @@ describe.skipIf(!ready)('sct-diff track on the native CPU engine', () => {
     expect(annotated.metadata).toMatchObject({ width: 160, height: 120, frameCount: 12 });
   });
 
+  it.skipIf(cudaBackendStatus().available)('--device auto says on stderr that it falls back to the CPU', async () => {
+    const stderr = new Capture();
+    const code = await main(['track', video, '--box', '50,40,30,20', '--model', WEIGHTS, '--quiet', '--json', join(dir, 'auto.json')], { stdout: new Capture(), stderr });
+    expect(code).toBe(0);
+    expect(stderr.text).toContain("sct-diff track: device 'auto' is using the CPU backend because");
+  });
+
   it.skipIf(cudaBackendStatus().available)('--device cuda fails with exit 1 and a reason on a host without the CUDA backend', async () => {
     const stderr = new Capture();
-    const code = await main(['track', join(dir, 'in.mp4'), '--box', '50,40,30,20', '--model', WEIGHTS, '--device', 'cuda'], { stdout: new Capture(), stderr });
+    const code = await main(['track', video, '--box', '50,40,30,20', '--model', WEIGHTS, '--device', 'cuda'], { stdout: new Capture(), stderr });
     expect(code).toBe(1);
     expect(stderr.text).toContain('CUDA backend');
   });

@@ -39,6 +39,7 @@ const testTracker: Partial<CliDependencies> = {
       engine: new TestEngine({ groundTruth: GT }),
       ...(options.stride === undefined ? {} : { stride: options.stride }),
       ...(options.latency === undefined ? {} : { latency: options.latency }),
+      ...(options.log === undefined ? {} : { logger: options.log }),
     }),
 };
 
@@ -207,6 +208,15 @@ describe('sct-diff track', () => {
       k++;
     }
     expect(k).toBe(FRAMES);
+  });
+
+  it('--verbose shows the tracker log on stderr; without it, debug lines stay hidden', async () => {
+    const verbose = await run(['track', folder, '--box', boxArg(GT[0]!), '--quiet', '--verbose', '--json', join(dir, 'verbose.json')], testTracker);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/^sct-diff track: decoded window \[\d+\.\.\d+\]/m);
+    const quiet = await run(['track', folder, '--box', boxArg(GT[0]!), '--quiet', '--json', join(dir, 'quiet.json')], testTracker);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it('with window latency, writes each frame only after its last revision', async () => {

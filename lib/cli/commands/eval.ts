@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseChoiceOption, parseCommandLine, parseIntegerOption } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { createCliTracker } from '../create-tracker.js';
+import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
 import { Progress } from '../progress.js';
@@ -39,6 +39,7 @@ Options:
   --stride N         Frames the window slides by. Default: 3.
   --latency MODE     window | frame, as for track. Default: window.
   --quiet            No progress output.
+  --verbose          Also log each window decode and template update.
   -h, --help         Show this help.
 
 Writes into --out:
@@ -66,6 +67,7 @@ const OPTIONS = {
   stride: { type: 'string' },
   latency: { type: 'string' },
   quiet: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -199,7 +201,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   } catch (cause) {
     throw new IoError(`Could not create the output folder "${resultsDir}"`, { path: resultsDir, cause });
   }
-  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency }, 'eval');
+  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, log: trackerLog(io, 'eval', values.verbose === true) }, 'eval');
   const evaluated: EvaluatedSequence[] = [];
   let withoutGroundTruth = 0;
   const total = sequences.reduce((sum, s) => sum + (typeof s.frames === 'string' ? s.groundTruth.length : s.frames.length), 0);

@@ -5,7 +5,7 @@
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { createCliTracker } from '../create-tracker.js';
+import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
 import { Progress } from '../progress.js';
@@ -39,6 +39,7 @@ Options:
                        would get (one decoder call per frame). Default: window.
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
+  --verbose            Also log each window decode and template update.
   -h, --help           Show this help.
 
 Without --out and --json the boxes are printed to stdout as JSON.
@@ -57,6 +58,7 @@ const OPTIONS = {
   latency: { type: 'string' },
   fps: { type: 'string' },
   quiet: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -106,7 +108,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency }, 'track');
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
