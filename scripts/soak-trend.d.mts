@@ -17,5 +17,8 @@ export interface TrendVerdict {
   flat: boolean;
 }
 
+/** The minimum rss of each run of `group` consecutive samples (at the group's last `at`): the floor a leak raises. @throws RangeError for a group size that is not a positive integer. */
+export function lowerEnvelope<T extends { at: number; rss: number }>(samples: readonly T[], group: number): { at: number; rss: number }[];
+
 /** Fit a line through the second half of the samples and compare its growth with the budget. */
 export function judgeTrend(samples: readonly { at: number; rss: number }[], budgetBytes: number): TrendVerdict;

@@ -33,6 +33,30 @@ export function fitLine(xs, ys) {
 }
 
 /**
+ * Reduce samples to their lower envelope: the minimum `rss` of each run of `group` consecutive
+ * samples (at the group's last `at`; leftover samples join the last group). Resident memory of a healthy process swings by tens of MB
+ * between samples (garbage waiting for finalizers, malloc arenas of finished worker threads not
+ * yet reused); a leak raises the floor under those swings, so the floor is what is fitted.
+ * @param {readonly { at: number, rss: number }[]} samples
+ * @param {number} group  Samples per group (1 keeps every sample).
+ * @returns {{ at: number, rss: number }[]}
+ */
+export function lowerEnvelope(samples, group) {
+  if (!Number.isInteger(group) || group < 1) {
+    throw new RangeError(`Expected a positive integer group size but received ${group}`);
+  }
+  // Full groups only: a short trailing group (one lone sample, say) joins the group before it,
+  // or its "floor" would be a single spike.
+  const groups = Math.max(1, Math.floor(samples.length / group));
+  const floor = [];
+  for (let g = 0; g < groups; g++) {
+    const chunk = samples.slice(g * group, g === groups - 1 ? samples.length : (g + 1) * group);
+    floor.push({ at: chunk[chunk.length - 1].at, rss: Math.min(...chunk.map((s) => s.rss)) });
+  }
+  return floor;
+}
+
+/**
  * Judge whether memory stayed flat: fit a line through the samples whose `at` lies in the
  * second half of the run (`at >= last.at / 2`; the first half is warm-up: allocator pools,
  * JIT, V8 heap sizing) and extrapolate it over that half.

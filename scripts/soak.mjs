@@ -19,13 +19,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { judgeTrend } from './soak-trend.mjs';
+import { judgeTrend, lowerEnvelope } from './soak-trend.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // A StoredEstimate {box {x, y, width, height}, score, locked} is ~100-150 bytes of V8 heap;
 // 256 leaves room for array growth slack.
 const TRAJECTORY_BYTES_PER_FRAME = 256;
 const MB = 1024 * 1024;
+// The verdict fits the floor of each 4 consecutive samples (see lowerEnvelope in soak-trend.mjs).
+const ENVELOPE_GROUP = 4;
 
 const { values: args } = parseArgs({
   options: {
@@ -86,7 +88,10 @@ const cycle = Array.from({ length: CYCLE }, (_, k) => {
 });
 const frameAt = (k) => cycle[k % CYCLE];
 
-function sample(at) {
+async function sample(at) {
+  // Collect, let the addon's finalizers (queued by the collection) run, collect again.
+  globalThis.gc?.();
+  await new Promise((resolve) => setImmediate(resolve));
   globalThis.gc?.();
   const usage = process.memoryUsage();
   const s = { at, rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, seconds: process.uptime() };
@@ -100,7 +105,7 @@ function mb(bytes) {
 }
 
 function report(name, samples, budget, unit) {
-  const verdict = judgeTrend(samples, budget);
+  const verdict = judgeTrend(lowerEnvelope(samples, ENVELOPE_GROUP), budget);
   const heapTrend = judgeTrend(
     samples.map((s) => ({ at: s.at, rss: s.heapUsed })),
     Infinity,
@@ -124,7 +129,7 @@ function report(name, samples, budget, unit) {
   console.log(
     `${name}: ${summary.units} ${unit} in ${summary.seconds.toFixed(0)} s; RSS start ${mb(summary.rssStart)}, ` +
       `after warm-up ${mb(summary.rssAfterWarmUp)}, end ${mb(summary.rssEnd)}; second-half slope ` +
-      `${verdict.slopeBytesPerUnit.toFixed(1)} B/${unit.replace(/s$/, '')} (growth ${mb(verdict.growthBytes)}, ` +
+      `${verdict.slopeBytesPerUnit.toFixed(1)} B/${unit.replace(/s$/, '')} (floor of every ${ENVELOPE_GROUP} samples; growth ${mb(verdict.growthBytes)}, ` +
       `budget ${mb(budget)}); heap slope ${heapTrend.slopeBytesPerUnit.toFixed(1)} B/${unit.replace(/s$/, '')} → ` +
       (verdict.flat ? 'flat' : 'GROWING'),
   );
@@ -136,13 +141,13 @@ async function oneTracker() {
   const tracker = await Tracker.create({ model: args.model, device: 'cpu', threads });
   try {
     await tracker.init(frameAt(0), targetBox(0));
-    samples.push(sample(0));
+    samples.push(await sample(0));
     for (let k = 1; k < frames; k++) {
       const result = await tracker.track(frameAt(k));
       if (!Number.isFinite(result.box.x)) throw new Error(`Frame ${k} got a non-finite box`);
-      if (k % sampleEvery === 0) samples.push(sample(k));
+      if (k % sampleEvery === 0) samples.push(await sample(k));
     }
-    if ((frames - 1) % sampleEvery !== 0) samples.push(sample(frames - 1));
+    if ((frames - 1) % sampleEvery !== 0) samples.push(await sample(frames - 1));
     await tracker.finish();
   } finally {
     await tracker.dispose();
@@ -152,7 +157,7 @@ async function oneTracker() {
 }
 
 async function manyTrackers() {
-  const samples = [sample(0)];
+  const samples = [await sample(0)];
   const everyTrackers = Math.max(1, Math.round(sampleEvery / framesPerTracker));
   for (let t = 1; t <= trackers; t++) {
     const tracker = await Tracker.create({ model: args.model, device: 'cpu', threads });
@@ -163,7 +168,7 @@ async function manyTrackers() {
     } finally {
       await tracker.dispose();
     }
-    if (t % everyTrackers === 0 || t === trackers) samples.push(sample(t));
+    if (t % everyTrackers === 0 || t === trackers) samples.push(await sample(t));
   }
   return report(`many trackers (${framesPerTracker} frames each)`, samples, budgetBytes, 'trackers');
 }

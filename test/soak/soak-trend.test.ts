@@ -1,6 +1,6 @@
 /** The soak run's verdict (scripts/soak-trend.mjs): line fit and flat/growing judgement. */
 import { describe, expect, it } from 'vitest';
-import { fitLine, judgeTrend } from '../../scripts/soak-trend.mjs';
+import { fitLine, judgeTrend, lowerEnvelope } from '../../scripts/soak-trend.mjs';
 
 const MB = 1024 * 1024;
 
@@ -60,5 +60,37 @@ describe('judgeTrend', () => {
 
   it('rejects an empty sample list', () => {
     expect(() => judgeTrend([], MB)).toThrow('Expected memory samples but received none');
+  });
+});
+
+describe('lowerEnvelope', () => {
+  it('keeps the minimum of each full group, at the group\'s last position', () => {
+    const samples = [5, 3, 9, 4, 8, 6, 7].map((rss, k) => ({ at: k * 10, rss }));
+    // 7 samples in groups of 3: the lone 7th joins the second group.
+    expect(lowerEnvelope(samples, 3)).toEqual([
+      { at: 20, rss: 3 },
+      { at: 60, rss: 4 },
+    ]);
+    expect(lowerEnvelope(samples.slice(0, 6), 2)).toEqual([
+      { at: 10, rss: 3 },
+      { at: 30, rss: 4 },
+      { at: 50, rss: 6 },
+    ]);
+    expect(lowerEnvelope(samples, 1)).toEqual(samples.map(({ at, rss }) => ({ at, rss })));
+    expect(() => lowerEnvelope(samples, 0)).toThrow('Expected a positive integer group size but received 0');
+  });
+
+  // Swings like a real run's: a flat 76 MB floor with upward spikes of up to 30 MB.
+  const spikes = (k: number) => ((k * 7919) % 13 < 4 ? ((k * 104729) % 31) * MB : 0);
+  const trackers = Array.from({ length: 121 }, (_, k) => k * 5);
+
+  it('sees through upward spikes: a flat floor is flat, a leak under the spikes is growing', () => {
+    const flat = trackers.map((at, k) => ({ at, rss: 76 * MB + spikes(k) }));
+    expect(judgeTrend(lowerEnvelope(flat, 4), 4 * MB).flat).toBe(true);
+    // 20 KB per tracker: 6 MB over the second half of 600 trackers.
+    const leaking = trackers.map((at, k) => ({ at, rss: 76 * MB + 20_000 * at + spikes(k) }));
+    const verdict = judgeTrend(lowerEnvelope(leaking, 4), 4 * MB);
+    expect(verdict.slopeBytesPerUnit).toBeGreaterThan(15_000);
+    expect(verdict.flat).toBe(false);
   });
 });
