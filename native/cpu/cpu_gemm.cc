@@ -35,7 +35,7 @@ void CpuBackend::gemm(const GemmParams& p) {
   // Small products run inline: waking workers costs more than the work.
   const double work = static_cast<double>(batch) * m * p.n * std::max(p.k, 1);
   const int want_tasks = work < 1.0e5 ? 1 : pool_.size() * 2;
-  const int n_chunk = chunk_size(p.n, want_tasks, 16);
+  const int n_chunk = chunk_size(p.n, want_tasks, 32);  // whole 32-column panels of the kernels
   const int n_chunks = (p.n + n_chunk - 1) / n_chunk;
   const int m_parts = std::max(1, want_tasks / (n_chunks * batch));
   const int m_chunk = chunk_size(m, m_parts, 8);
