@@ -2,4 +2,5 @@
 export { main, MAIN_HELP, EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED } from './main.js';
 export type { CliIo } from './context.js';
 export type { CliDependencies, CliTracker, CliTrackerOptions, CliBackendStatus, CliBenchRow } from './dependencies.js';
-export { UsageError, InterruptedError } from './usage-error.js';
+export { UsageError } from './usage-error.js';
+export { InterruptedError } from './interrupted.js';

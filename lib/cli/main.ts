@@ -13,7 +13,8 @@ import { inspectCommand, INSPECT_HELP } from './commands/inspect.js';
 import { trackCommand, TRACK_HELP } from './commands/track.js';
 import type { CliIo, CommandContext } from './context.js';
 import { defaultDependencies, type CliDependencies } from './dependencies.js';
-import { InterruptedError, UsageError } from './usage-error.js';
+import { InterruptedError } from './interrupted.js';
+import { UsageError } from './usage-error.js';
 
 /** Exit status of a successful run. */
 export const EXIT_OK = 0;

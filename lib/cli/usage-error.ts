@@ -1,6 +1,4 @@
 /**
- * Errors that end a run with a special exit status.
- *
  * A wrong command line: unknown subcommand or option, missing or malformed value. The
  * command prints the message and a pointer to `--help`, and exits with status 2.
  */
@@ -16,15 +14,3 @@ export class UsageError extends InvalidArgumentError {
   }
 }
 
-/** The run was interrupted (Ctrl-C, SIGTERM); exit status 130 like a shell's. */
-export class InterruptedError extends Error {
-  constructor() {
-    super('interrupted; partial output was removed');
-    this.name = 'InterruptedError';
-  }
-}
-
-/** Throw {@link InterruptedError} when `signal` has been aborted. */
-export function throwIfInterrupted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new InterruptedError();
-}

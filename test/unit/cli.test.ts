@@ -310,7 +310,7 @@ describe('interruption', () => {
     const stderr = new Capture();
     const code = await main(['track', video, '--box', boxArg(GT[0]!), '--out', out, '--json', json], { stdout, stderr, signal: controller.signal }, { createTracker: async () => interrupting });
     expect(code).toBe(130);
-    expect(stderr.text).toContain('sct-diff track: interrupted; partial output was removed');
+    expect(stderr.text).toContain('sct-diff track: interrupted; no incomplete output file was left behind');
     expect(existsSync(out)).toBe(false);
     expect(existsSync(json)).toBe(false);
     expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);

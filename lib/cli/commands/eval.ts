@@ -12,7 +12,8 @@ import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
 import { Progress } from '../progress.js';
-import { throwIfInterrupted, UsageError } from '../usage-error.js';
+import { throwIfInterrupted } from '../interrupted.js';
+import { UsageError } from '../usage-error.js';
 import type { DeviceOption } from '../../engine/create.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { OTB_PRECISION_THRESHOLDS, OTB_SUCCESS_THRESHOLDS } from '../../eval/otb.js';
@@ -53,7 +54,7 @@ precision, normalized precision (pytracking). Test splits whose ground truth hol
 first frame get result files but no metrics (submit them to the benchmark's server).
 
 Exit status: 0 success, 1 runtime failure (missing dataset, unreadable frames, model, engine),
-2 usage error.
+2 usage error, 130 interrupted (result files of finished sequences are kept).
 `;
 
 const OPTIONS = {

@@ -9,7 +9,8 @@ import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
 import { Progress } from '../progress.js';
-import { throwIfInterrupted, UsageError } from '../usage-error.js';
+import { throwIfInterrupted } from '../interrupted.js';
+import { UsageError } from '../usage-error.js';
 import { boxIntersectsImage, type Box } from '../../geometry/box.js';
 import { drawBox } from '../../io/draw.js';
 import { openFrames } from '../../io/open-frames.js';
@@ -44,7 +45,7 @@ Options:
 
 Without --out and --json the boxes are printed to stdout as JSON.
 Exit status: 0 success, 1 runtime failure (unreadable input, model, engine), 2 usage error
-(bad options, a box that does not overlap the first frame).
+(bad options, a box that does not overlap the first frame). 130: interrupted.
 `;
 
 const OPTIONS = {
