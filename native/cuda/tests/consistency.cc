@@ -429,6 +429,62 @@ void check_preprocess(Harness& h) {
   }
 }
 
+// The same op sequence on the same buffers, with new inputs every round: round 0 converts the
+// GEMM weight (a one-off sequence), round 1 runs the steady sequence eagerly, round 2 captures
+// it, rounds 3-4 replay it. Every round must match the CPU.
+void check_graph_replay(Harness& h, bool graphs) {
+  const int rows = 24, dim = 64, n = 48;
+  auto x = h.random(static_cast<size_t>(rows) * dim);
+  auto ln_weight = h.random(dim), ln_bias = h.random(dim);
+  auto w = h.random(static_cast<size_t>(n) * dim, -0.2f, 0.2f), bias = h.random(n), table = h.random(n);
+  auto normed = h.random(static_cast<size_t>(rows) * dim), out = h.random(static_cast<size_t>(rows) * n);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  const sctdiff::cuda::CudaBackendStats before = h.gpu().stats();
+  for (int round = 0; round < 5; ++round) {
+    std::vector<float> fresh(x.host.size());
+    for (float& v : fresh) v = dist(h.rng());
+    for (int s = 0; s < 2; ++s) {
+      h.backend(s).upload(x.on(s), fresh.data(), fresh.size() * sizeof(float));
+      sctdiff::LayerNormParams ln;
+      ln.dim = dim;
+      ln.x = x.on(s);
+      ln.x_layout = RowLayout::contiguous(rows, dim);
+      ln.weight = ln_weight.on(s);
+      ln.bias = ln_bias.on(s);
+      ln.out = normed.on(s);
+      ln.out_layout = ln.x_layout;
+      h.backend(s).layer_norm(ln);
+      sctdiff::GemmParams g;
+      g.n = n;
+      g.k = dim;
+      g.a = normed.on(s);
+      g.a_layout = RowLayout::contiguous(rows, dim);
+      g.w = w.on(s);
+      g.ldw = dim;
+      g.bias = bias.on(s);
+      g.act = sctdiff::Activation::kGelu;
+      g.c = out.on(s);
+      g.c_layout = RowLayout::contiguous(rows, n);
+      h.backend(s).gemm(g);
+      sctdiff::AddRowsParams add;
+      add.dim = n;
+      add.table = table.on(s);
+      add.out = out.on(s);
+      add.out_layout = RowLayout::contiguous(rows, n);
+      h.backend(s).add_rows(add);
+    }
+    expect_close("graph replay round " + std::to_string(round) + " (upload, layer_norm, gemm, add_rows)", h.read(out, 1),
+                 h.read(out, 0), 1e-2);
+  }
+  if (graphs) {
+    const auto& after = h.gpu().stats();
+    const int64_t captures = after.graph_captures - before.graph_captures;
+    const int64_t launches = after.graph_launches - before.graph_launches;
+    expect(captures == 1 && launches == 3, "graph replay: 1 capture, 3 launches",
+           std::to_string(captures) + " captures, " + std::to_string(launches) + " launches");
+  }
+}
+
 void run_op_checks(const CudaBackendOptions& options, const std::string& label, bool has_cublaslt) {
   std::printf("-- ops (%s)\n", label.c_str());
   Harness h(options);
@@ -441,6 +497,7 @@ void run_op_checks(const CudaBackendOptions& options, const std::string& label, 
     check_mamba_ops(h);
     check_small_ops(h);
     check_preprocess(h);
+    check_graph_replay(h, options.graphs);
   }
   int major = 0;
   cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, options.device);
