@@ -117,6 +117,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
     const latest = new Map<number, CliTrackedFrame>();
     const revisedFrames = new Set<number>();
     const clipLength = tracker.model.clipLength;
+    let newestResult = 0;
     const record = (result: CliTrackedFrame & { revised: CliTrackedFrame[] }): void => {
       latest.set(result.frameIndex, { frameIndex: result.frameIndex, box: result.box, score: result.score });
       for (const revision of result.revised) {
@@ -125,7 +126,6 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
       }
       newestResult = Math.max(newestResult, result.frameIndex);
     };
-    let newestResult = 0;
     // A frame's box is final once every window containing it has been decoded: windows are
     // N = clipLength frames long and decoded in order, so once a result for frame m has
     // arrived, every frame up to m − (N − 1) is final. Only then is it drawn and written.
