@@ -51,7 +51,7 @@ beforeAll(() => {
     mkdirSync(join(dir, 'data', name), { recursive: true });
     for (let k = 0; k < FRAMES; k++) writeFileSync(join(dir, 'data', name, `${String(k + 1).padStart(8, '0')}.png`), encodePng(makeTestFrame(k)));
   }
-});
+}, 120_000); // generating test media takes a while on a loaded machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sct-diff eval', () => {

@@ -30,7 +30,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sct-cli-native-'));
   video = join(dir, 'in.mp4');
   execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-frames:v', '12', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video]);
-});
+}, 120_000); // generating test media takes a while on a loaded machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!ready)('sct-diff track on the native CPU engine', () => {

@@ -56,7 +56,7 @@ beforeAll(() => {
   folder = join(dir, 'frames');
   mkdirSync(folder);
   for (let k = 0; k < FRAMES; k++) writeFileSync(join(folder, `${String(k + 1).padStart(8, '0')}.png`), encodePng(makeTestFrame(k)));
-});
+}, 120_000); // generating test media takes a while on a loaded machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sct-diff help and usage', () => {

@@ -40,7 +40,7 @@ beforeAll(() => {
   ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10', '-frames:v', '15', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', testsrc);
   long = join(dir, 'long.mp4');
   ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-frames:v', '600', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', long);
-});
+}, 120_000); // generating test media takes a while on a loaded machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('openVideo', () => {
