@@ -46,7 +46,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('openVideo', () => {
   it('probes size, fps and frame count', async () => {
     const meta = await probeVideo(testsrc);
-    expect(meta).toMatchObject({ width: 64, height: 48, fps: 10, frameCount: 15, codec: 'h264' });
+    expect(meta).toMatchObject({ width: 64, height: 48, rotation: 0, fps: 10, frameCount: 15, codec: 'h264' });
   });
 
   it('decodes every frame as a fresh rgb buffer of the right size', async () => {
@@ -85,6 +85,19 @@ describe('openVideo', () => {
     expect(gray[0]!.data.length).toBe(32 * 16);
     expect(Math.abs(gray[0]!.data[0]! - Math.round(0.299 * 0x33 + 0.587 * 0x66 + 0.114 * 0xcc))).toBeLessThan(8);
     await expect(openVideo(solid, { format: 'yuv' as never })).rejects.toThrow("Expected format 'rgb', 'bgr', 'rgba' or 'gray' but received \"yuv\"");
+  });
+
+  it('reports and decodes rotated videos upright (phone videos)', async () => {
+    const rotated = join(dir, 'rotated.mp4');
+    ffmpeg('-i', testsrc, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated);
+    const video = await openVideo(rotated);
+    expect(video.metadata).toMatchObject({ width: 48, height: 64, rotation: 90 });
+    const frames = await collect(video);
+    expect(frames).toHaveLength(15);
+    expect(frames[0]).toMatchObject({ width: 48, height: 64 });
+    // The same pixels ffmpeg produces for the upright picture.
+    const reference = execFileSync('ffmpeg', ['-v', 'error', '-i', rotated, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    expect(Buffer.compare(Buffer.from(frames[0]!.data), reference)).toBe(0);
   });
 
   it('stops ffmpeg when the consumer breaks out early', async () => {
