@@ -130,6 +130,30 @@ describe('sct-diff eval', () => {
     expect(stdout.text).toContain('got10k: 2 sequences');
   });
 
+  it('reads an OTB layout, skips a partially annotated sequence, writes OTB result files', async () => {
+    const root = join(dir, 'OTB');
+    for (const [name, annotated] of [['Walker', FRAMES], ['David', FRAMES - 4]] as const) {
+      mkdirSync(join(root, name, 'img'), { recursive: true });
+      for (let k = 0; k < FRAMES; k++) writeFileSync(join(root, name, 'img', `${String(k + 1).padStart(4, '0')}.png`), encodePng(makeTestFrame(k)));
+      writeFileSync(join(root, name, 'groundtruth_rect.txt'), GT.slice(0, annotated).map((b) => `${b.x}\t${b.y}\t${b.width}\t${b.height}`).join('\n'));
+    }
+    const out = join(dir, 'otb-out');
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await main(['eval', '--dataset', 'otb', '--root', root, '--out', out, '--quiet'], { stdout, stderr }, {
+      createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }),
+    });
+    expect(code).toBe(0);
+    expect(stderr.text).toBe('sct-diff eval: skipping 1 sequences whose annotation does not cover every frame: David\n');
+    expect(readFileSync(join(out, 'results', 'Walker.txt'), 'utf8').trim().split('\n')).toHaveLength(FRAMES);
+    expect(existsSync(join(out, 'results', 'times', 'Walker_time.txt'))).toBe(true);
+    expect(existsSync(join(out, 'results', 'David.txt'))).toBe(false);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { sequences: number; metrics: Record<string, number> };
+    expect(metrics.sequences).toBe(1);
+    expect(Object.keys(metrics.metrics)).toEqual(['Success (AUC)', 'Precision', 'Success rate 0.5']);
+    expect(stdout.text).toContain('otb: 1 sequences');
+  });
+
   it('exits 1 for a missing dataset folder', async () => {
     const stderr = new Capture();
     const code = await main(['eval', '--dataset', 'lasot', '--root', join(dir, 'no-lasot')], { stdout: new Capture(), stderr });
