@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 
 #include "../engine/preprocess.h"
 #include "cuda_error.h"
