@@ -154,6 +154,22 @@ describe('sct-diff eval', () => {
     expect(stdout.text).toContain('otb: 1 sequences');
   });
 
+  it('tracks a test split with first-frame annotation only: result files, no metrics', async () => {
+    const seq = join(dir, 'GOT-10k', 'test', 'GOT-10k_Test_000001');
+    mkdirSync(seq, { recursive: true });
+    for (let k = 0; k < FRAMES; k++) writeFileSync(join(seq, `${String(k + 1).padStart(8, '0')}.png`), encodePng(makeTestFrame(k)));
+    writeFileSync(join(seq, 'groundtruth.txt'), `${GT[0]!.x},${GT[0]!.y},${GT[0]!.width},${GT[0]!.height}\n`);
+    const out = join(dir, 'got10k-test-out');
+    const stdout = new Capture();
+    const code = await main(['eval', '--dataset', 'got10k', '--root', join(dir, 'GOT-10k', 'test'), '--out', out, '--quiet'], { stdout, stderr: new Capture() }, {
+      createTracker: () => Tracker.create({ engine: new TestEngine({ groundTruth: GT }) }),
+    });
+    expect(code).toBe(0);
+    expect(stdout.text).toContain('no metrics');
+    expect(readFileSync(join(out, 'results', 'GOT-10k_Test_000001', 'GOT-10k_Test_000001_001.txt'), 'utf8').trim().split('\n')).toHaveLength(FRAMES);
+    expect(existsSync(join(out, 'metrics.json'))).toBe(false);
+  });
+
   it('exits 1 for a missing dataset folder', async () => {
     const stderr = new Capture();
     const code = await main(['eval', '--dataset', 'lasot', '--root', join(dir, 'no-lasot')], { stdout: new Capture(), stderr });
