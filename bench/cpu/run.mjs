@@ -8,7 +8,12 @@
  * see the same background load, and medians are reported. Prints a Markdown table.
  *
  *   node bench/cpu/run.mjs [--threads 2] [--rounds 3] [--engine-steps 20] [--ref-steps 2]
- *                          [--scan sequential,chunked] [--json out.json]
+ *                          [--scan sequential,sequential+passive,chunked] [--json out.json]
+ *
+ * --scan lists the reference configurations: the selective-scan form ("sequential" or
+ * "chunked"), optionally "+passive" to run PyTorch with OMP_WAIT_POLICY=PASSIVE (its OpenMP
+ * workers then sleep instead of spinning between parallel regions, which matters a lot on a
+ * machine whose cores are shared).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,11 +35,11 @@ const threads = Number(option('threads', '2'));
 const rounds = Number(option('rounds', '3'));
 const engineSteps = Number(option('engine-steps', '20'));
 const refSteps = Number(option('ref-steps', '2'));
-const scans = option('scan', 'sequential,chunked').split(',');
+const scans = option('scan', 'sequential,sequential+passive,chunked').split(',');
 const jsonOut = option('json', '');
 
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+function run(command, args, env = process.env) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env });
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
   }
@@ -67,8 +72,12 @@ function collect(result) {
 for (let round = 0; round < rounds; round++) {
   console.error(`round ${round + 1}/${rounds}`);
   collect(JSON.parse(run(path.join(buildDir, 'bench_cpu'), [goldens, String(threads), String(engineSteps), '3'])));
-  for (const scan of scans) {
-    collect(JSON.parse(run(python, [path.join(root, 'bench/cpu/bench_reference.py'), goldens, String(threads), String(refSteps), '1', scan])));
+  for (const entry of scans) {
+    const [scan, mode] = entry.split('+');
+    const env = mode === 'passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
+    const result = JSON.parse(run(python, [path.join(root, 'bench/cpu/bench_reference.py'), goldens, String(threads), String(refSteps), '1', scan], env));
+    if (mode === 'passive') result.engine += ', OMP_WAIT_POLICY=PASSIVE';
+    collect(result);
   }
 }
 
