@@ -53,6 +53,10 @@ export interface EngineModelInfo {
   clipLength: number;
   /** Coordinate bins (400 for ARTrack's tokenizer). */
   bins: number;
+  /** Lowest representable coordinate, in crop units (-0.5 for ARTrack's tokenizer). */
+  rangeMin: number;
+  /** Highest representable coordinate, in crop units (1.5 for ARTrack's tokenizer). */
+  rangeMax: number;
   /** Diffusion steps T of the schedule. */
   diffusionSteps: number;
   /** Timestep used for frames decoded for the first time. */

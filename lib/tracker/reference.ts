@@ -9,11 +9,11 @@ import type { CropParams, EngineModelInfo } from '../engine/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Box, boxCenter, clipBox } from '../geometry/box.js';
 import { cropAround, cropToImage, imageToCrop } from '../geometry/crop.js';
-import { DEFAULT_TOKENIZER, boxToTokens, isCoordinateToken, tokensToBox, type TokenizerConfig } from '../model/tokenizer.js';
+import { boxToTokens, isCoordinateToken, tokensToBox, type TokenizerConfig } from '../model/tokenizer.js';
 
-/** Tokenizer grid of a model: ARTrack's range [−0.5, 1.5] with the model's bin count. */
-export function tokenizerOf(model: Pick<EngineModelInfo, 'bins'>): TokenizerConfig {
-  return { ...DEFAULT_TOKENIZER, bins: model.bins };
+/** Tokenizer grid of a model, as its weight file's config states it. */
+export function tokenizerOf(model: Pick<EngineModelInfo, 'bins' | 'rangeMin' | 'rangeMax'>): TokenizerConfig {
+  return { bins: model.bins, rangeMin: model.rangeMin, rangeMax: model.rangeMax };
 }
 
 /**

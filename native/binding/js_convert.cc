@@ -117,6 +117,8 @@ Napi::Object model_info_object(Napi::Env env, const ModelConfig& config) {
   info.Set("templateFactor", config.encoder.template_factor);
   info.Set("clipLength", config.decoder.clip_len);
   info.Set("bins", config.tokens.bins);
+  info.Set("rangeMin", config.tokens.range_min);
+  info.Set("rangeMax", config.tokens.range_max);
   info.Set("diffusionSteps", config.diffusion.T);
   info.Set("tNew", config.diffusion.t_new);
   info.Set("tRefine", config.diffusion.t_refine);

@@ -16,7 +16,7 @@ import type { CropParams, DecodeRequest, DecodeResult, Engine, EngineModelInfo, 
 import { NativeError } from '../../lib/errors.js';
 import type { Box } from '../../lib/geometry/box.js';
 import { imageToCrop } from '../../lib/geometry/crop.js';
-import { DEFAULT_TOKENIZER, boxToTokens } from '../../lib/model/tokenizer.js';
+import { boxToTokens } from '../../lib/model/tokenizer.js';
 
 /** The tiny model's sizes (docs/model-contract.md), used unless a test overrides them. */
 export const TEST_MODEL: Readonly<EngineModelInfo> = Object.freeze({
@@ -27,6 +27,8 @@ export const TEST_MODEL: Readonly<EngineModelInfo> = Object.freeze({
   templateFactor: 2,
   clipLength: 6,
   bins: 400,
+  rangeMin: -0.5,
+  rangeMax: 1.5,
   diffusionSteps: 1000,
   tNew: 999,
   tRefine: 500,
@@ -242,7 +244,7 @@ export class TestEngine implements Engine {
       const x1 = c.x + error[0];
       const y1 = c.y + error[1];
       const perturbed = { x: x1, y: y1, width: c.x + c.width + error[2] - x1, height: c.y + c.height + error[3] - y1 };
-      tokens.set(boxToTokens(perturbed, { ...DEFAULT_TOKENIZER, bins: this.model.bins }), 4 * i);
+      tokens.set(boxToTokens(perturbed, { bins: this.model.bins, rangeMin: this.model.rangeMin, rangeMax: this.model.rangeMax }), 4 * i);
       scores.fill(score, 4 * i, 4 * i + 4);
     });
     const result = { tokens, scores };

@@ -172,6 +172,8 @@ describe('a model written by training/export.py', () => {
       templateFactor: 2,
       clipLength: 6,
       bins: 400,
+      rangeMin: -0.5,
+      rangeMax: 1.5,
       diffusionSteps: 1000,
       tNew: 999,
       tRefine: 500,

@@ -295,11 +295,11 @@ describe('schedule and seeds: training/sctdiff/schedule.py and noise.py vs lib',
   });
 });
 
-describe('known disagreements (docs/consistency.md); it.fails until fixed', () => {
+describe('fixed disagreements (docs/consistency.md)', () => {
   // D1: the tracker builds its tokenizer from EngineModelInfo, which carries `bins` but not
   // range_min/range_max, and fills the range with ARTrack's [-0.5, 1.5]. A model trained with
   // another range (valid for both config validators) would be tokenized on the wrong grid.
-  it.fails('the tracker tokenizes on the model\'s own range_min/range_max', () => {
+  it('the tracker tokenizes on the model\'s own range_min/range_max', () => {
     const other = fixture.dequantize.find((g) => g.range_min !== -0.5) as GridSection;
     const json = structuredClone(fixture.configs.tiny) as { tokens: Record<string, number> };
     Object.assign(json.tokens, { bins: other.bins, range_min: other.range_min, range_max: other.range_max });

@@ -36,8 +36,8 @@ describe('unified crop reference', () => {
     expect(template).toEqual({ x0: 100, y0: 35, side: 40, outputSize: 64 });
   });
 
-  it('tokenizerOf takes the bin count from the model and keeps ARTrack range', () => {
-    expect(tokenizerOf({ bins: 100 })).toEqual({ bins: 100, rangeMin: -0.5, rangeMax: 1.5 });
+  it('tokenizerOf takes the bin count and the range from the model', () => {
+    expect(tokenizerOf({ bins: 100, rangeMin: -1, rangeMax: 2 })).toEqual({ bins: 100, rangeMin: -1, rangeMax: 2 });
   });
 });
 
