@@ -21,7 +21,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-Wall", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-Wall", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"],
       "conditions": [
         # x86-64-v2 (SSE4.2, POPCNT): runs on every x86-64 CPU sold since ~2009, so one

@@ -8,6 +8,12 @@ namespace sctdiff {
 
 namespace {
 
+Napi::Float32Array float32_array(Napi::Env env, const std::vector<float>& values) {
+  Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
 template <typename Execute>
 struct LambdaTask : EngineTask {
   LambdaTask(Napi::Env env, Execute body) : EngineTask(env), body(std::move(body)) {}
@@ -31,10 +37,21 @@ struct DecodeTask : EngineTask {
     std::copy(output.scores.begin(), output.scores.end(), scores.Data());
     result.Set("tokens", tokens);
     result.Set("scores", scores);
+    // Only the debug decode fills the logits; the production path never copies them.
+    if (!output.logits.empty()) result.Set("logits", float32_array(env, output.logits));
     return result;
   }
   std::function<DecodeOutput()> run;
   DecodeOutput output;
+};
+
+// A worker computation that resolves to a Float32Array (the debug methods).
+struct FloatsTask : EngineTask {
+  using EngineTask::EngineTask;
+  void execute() override { output = run(); }
+  Napi::Value settle(Napi::Env env) override { return float32_array(env, output); }
+  std::function<std::vector<float>()> run;
+  std::vector<float> output;
 };
 
 NativeFailure disposed_failure() {
@@ -51,6 +68,10 @@ Napi::Function NativeEngine::define(Napi::Env env) {
                          InstanceMethod<&NativeEngine::encode>("encode"),
                          InstanceMethod<&NativeEngine::decode>("decode"),
                          InstanceMethod<&NativeEngine::dispose>("dispose"),
+                         // Parity-test hooks (test/native/parity.test.ts): intermediate outputs.
+                         InstanceMethod<&NativeEngine::debug_preprocess>("_debugPreprocess"),
+                         InstanceMethod<&NativeEngine::debug_features>("_debugFeatures"),
+                         InstanceMethod<&NativeEngine::debug_decode>("_debugDecode"),
                          InstanceAccessor<&NativeEngine::model_info>("modelInfo"),
                          InstanceAccessor<&NativeEngine::backend_name>("backend"),
                          InstanceAccessor<&NativeEngine::is_disposed>("disposed"),
@@ -262,10 +283,10 @@ Napi::Value NativeEngine::encode(const Napi::CallbackInfo& info) {
   return enqueue(env, std::move(task));
 }
 
-Napi::Value NativeEngine::decode(const Napi::CallbackInfo& info) {
+NativeEngine::DecodeArguments NativeEngine::read_decode_arguments(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (disposed_) return rejected(env, disposed_failure());
-  const std::vector<int> slots = read_int_array(env, info[0], "slots");
+  DecodeArguments args;
+  args.slots = read_int_array(env, info[0], "slots");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw_invalid_argument(env, "Expected an Int32Array of tokens");
   }
@@ -275,21 +296,58 @@ Napi::Value NativeEngine::decode(const Napi::CallbackInfo& info) {
   if (!info[3].IsBigInt()) throw_invalid_argument(env, "Expected a bigint seed");
   const Napi::Int32Array token_array = info[1].As<Napi::Int32Array>();
   const Napi::Int32Array timestep_array = info[2].As<Napi::Int32Array>();
-  if (token_array.ElementLength() != 4 * slots.size() || timestep_array.ElementLength() != slots.size()) {
-    throw_invalid_argument(env, "Expected 4 tokens and 1 timestep per slot (" + std::to_string(slots.size()) +
+  if (token_array.ElementLength() != 4 * args.slots.size() || timestep_array.ElementLength() != args.slots.size()) {
+    throw_invalid_argument(env, "Expected 4 tokens and 1 timestep per slot (" + std::to_string(args.slots.size()) +
                                     " slots) but received " + std::to_string(token_array.ElementLength()) +
                                     " tokens and " + std::to_string(timestep_array.ElementLength()) + " timesteps");
   }
   bool lossless = false;
-  const uint64_t seed = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
+  args.seed = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
   if (!lossless) throw_invalid_argument(env, "Expected a seed in [0, 2^64) but received " + info[3].ToString().Utf8Value());
   // Tokens and timesteps are small: copy them so the caller may reuse its arrays at once.
-  std::vector<int32_t> tokens(token_array.Data(), token_array.Data() + token_array.ElementLength());
-  std::vector<int32_t> timesteps(timestep_array.Data(), timestep_array.Data() + timestep_array.ElementLength());
+  args.tokens.assign(token_array.Data(), token_array.Data() + token_array.ElementLength());
+  args.timesteps.assign(timestep_array.Data(), timestep_array.Data() + timestep_array.ElementLength());
+  return args;
+}
+
+Napi::Value NativeEngine::decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
   auto task = std::make_unique<DecodeTask>(env);
-  task->run = [this, slots, tokens = std::move(tokens), timesteps = std::move(timesteps), seed] {
-    return loaded_engine().decode(slots, tokens, timesteps, seed);
+  task->run = [this, args = read_decode_arguments(info)] {
+    return loaded_engine().decode(args.slots, args.tokens, args.timesteps, args.seed);
   };
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::debug_decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  auto task = std::make_unique<DecodeTask>(env);
+  task->run = [this, args = read_decode_arguments(info)] {
+    return loaded_engine().debug_decode(args.slots, args.tokens, args.timesteps, args.seed);
+  };
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::debug_preprocess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  const FrameView frame = read_frame(env, info[0], "frame");
+  const CropParams crop = read_crop(env, info[1], "crop");
+  auto task = std::make_unique<FloatsTask>(env);
+  task->run = [this, frame, crop] { return loaded_engine().debug_preprocess(frame, crop); };
+  task->keep_alive.push_back(Napi::Persistent(info[0].As<Napi::Object>().Get("data")));
+  return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngine::debug_features(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return rejected(env, disposed_failure());
+  if (!info[0].IsNumber()) throw_invalid_argument(env, "Expected a slot number but received " + info[0].ToString().Utf8Value());
+  const int slot = info[0].As<Napi::Number>().Int32Value();
+  auto task = std::make_unique<FloatsTask>(env);
+  task->run = [this, slot] { return loaded_engine().debug_features(slot); };
   return enqueue(env, std::move(task));
 }
 
