@@ -6,7 +6,8 @@
  * quick start there (track the shipped sample clip on the CPU with a random-weight tiny model)
  * and the `sct-diff` command (`track` on the sample, `--help`). Slow (one to a few minutes; it
  * may compile the addon, and `npm pack` rebuilds dist/, which would race other test files that
- * read dist/), so it runs only with SCTDIFF_PACK_TEST=1: `npm run test:pack`.
+ * read dist/), so vitest.config.ts excludes it and `npm run test:pack` (vitest.pack.config.ts)
+ * runs it alone, as the last step of `npm test`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -111,7 +112,7 @@ const addon = require('node-gyp-build').resolve(new URL('./node_modules/sct-diff
 console.log(JSON.stringify({ backend: tracker.backend, addon, width: video.info.width, height: video.info.height, results }));
 `;
 
-describe.runIf(process.env.SCTDIFF_PACK_TEST === '1')('the packed package installs without a compiler and runs the quick start', () => {
+describe('the packed package installs without a compiler and runs the quick start', () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'sct-diff-pack-'));
   const project = path.join(work, 'project');
   const installed = path.join(project, 'node_modules', 'sct-diff');
