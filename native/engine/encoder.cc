@@ -48,15 +48,17 @@ void Encoder::reserve(int count) {
   capacity_ = count;
 }
 
-void Encoder::embed_template(int index, const float* image, float* tokens) {
+void Encoder::embed_patches(int count, int size, const float* images, float* out, const RowLayout& out_layout,
+                            const float* pos, int type_row) {
   const int D = config_.dim, P = config_.patch;
   const int64_t cols = 3LL * P * P;
+  const int tokens = out_layout.rows;
   PatchifyParams patchify;
-  patchify.batch = 1;
+  patchify.batch = count;
   patchify.channels = 3;
-  patchify.height = patchify.width = config_.template_size;
+  patchify.height = patchify.width = size;
   patchify.patch = P;
-  patchify.in = image;
+  patchify.in = images;
   patchify.out = patches_.data();
   backend_->patchify(patchify);
 
@@ -64,72 +66,44 @@ void Encoder::embed_template(int index, const float* image, float* tokens) {
   embed.n = D;
   embed.k = static_cast<int>(cols);
   embed.a = patches_.data();
-  embed.a_layout = RowLayout::contiguous(nz_, cols);
+  embed.a_layout = RowLayout{count, tokens, cols, static_cast<int64_t>(tokens) * cols};
   embed.w = patch_w_;
   embed.ldw = cols;
   embed.bias = patch_b_;
-  embed.c = tokens;
-  embed.c_layout = RowLayout::contiguous(nz_, D);
+  embed.c = out;
+  embed.c_layout = out_layout;
   backend_->gemm(embed);
 
-  AddRowsParams pos;
-  pos.dim = D;
-  pos.table = pos_z_;
-  pos.table_ld = D;
-  pos.out = tokens;
-  pos.out_layout = RowLayout::contiguous(nz_, D);
-  backend_->add_rows(pos);
+  AddRowsParams position;
+  position.dim = D;
+  position.table = pos;
+  position.table_ld = D;
+  position.out = out;
+  position.out_layout = out_layout;
+  backend_->add_rows(position);
 
-  AddRowsParams type = pos;
-  type.table = type_ + static_cast<int64_t>(index) * D;
+  AddRowsParams type = position;
+  type.table = type_ + static_cast<int64_t>(type_row) * D;
   type.table_ld = 0;
   backend_->add_rows(type);
+}
+
+void Encoder::embed_template(int index, const float* image, float* tokens) {
+  embed_patches(1, config_.template_size, image, tokens, RowLayout::contiguous(nz_, config_.dim), pos_z_, index);
 }
 
 void Encoder::encode(int count, const float* search, const float* z0, const float* z1,
                      const std::vector<float*>& outputs) {
   if (count <= 0) return;
   reserve(count);
-  const int D = config_.dim, P = config_.patch, L = seq_;
-  const int64_t cols = 3LL * P * P;
+  const int D = config_.dim, L = seq_;
   const int rows = count * L;
   float* tokens = tokens_.data();
   // Search tokens of frame b are rows [2Nz, L) of its group of L rows.
   const RowLayout search_rows{count, nx_, D, static_cast<int64_t>(L) * D};
   float* search_tokens = tokens + 2LL * nz_ * D;
 
-  PatchifyParams patchify;
-  patchify.batch = count;
-  patchify.channels = 3;
-  patchify.height = patchify.width = config_.search_size;
-  patchify.patch = P;
-  patchify.in = search;
-  patchify.out = patches_.data();
-  backend_->patchify(patchify);
-
-  GemmParams embed;
-  embed.n = D;
-  embed.k = static_cast<int>(cols);
-  embed.a = patches_.data();
-  embed.a_layout = RowLayout{count, nx_, cols, static_cast<int64_t>(nx_) * cols};
-  embed.w = patch_w_;
-  embed.ldw = cols;
-  embed.bias = patch_b_;
-  embed.c = search_tokens;
-  embed.c_layout = search_rows;
-  backend_->gemm(embed);
-
-  AddRowsParams pos;
-  pos.dim = D;
-  pos.table = pos_x_;
-  pos.table_ld = D;
-  pos.out = search_tokens;
-  pos.out_layout = search_rows;
-  backend_->add_rows(pos);
-  AddRowsParams type = pos;
-  type.table = type_ + 2LL * D;
-  type.table_ld = 0;
-  backend_->add_rows(type);
+  embed_patches(count, config_.search_size, search, search_tokens, search_rows, pos_x_, 2);
 
   const size_t template_bytes = static_cast<size_t>(nz_) * D * sizeof(float);
   for (int b = 0; b < count; ++b) {

@@ -34,6 +34,11 @@ class Encoder {
     const float *norm2_w, *norm2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
   };
   void reserve(int count);
+  // Patch embedding of `count` crops [3, size, size] into the token rows `out_layout` of `out`,
+  // plus the position table `pos` ([tokens, D]) and type_embed[type_row]: the part of the input
+  // sequence that templates and search crops share.
+  void embed_patches(int count, int size, const float* images, float* out, const RowLayout& out_layout,
+                     const float* pos, int type_row);
 
   Backend* backend_;
   EncoderConfig config_;
