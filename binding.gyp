@@ -23,6 +23,8 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-Wall", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"],
+      # dlopen of libsctdiff_cuda.so (native/binding/cuda_library.cc).
+      "libraries": ["-ldl"],
       "conditions": [
         # x86-64-v2 (SSE4.2, POPCNT): runs on every x86-64 CPU sold since ~2009, so one
         # prebuilt binary is portable; wider SIMD would need runtime dispatch.

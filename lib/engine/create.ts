@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { BackendUnavailableError, InvalidArgumentError, ModelLoadError } from '../errors.js';
-import { cudaBackendStatus } from './backends.js';
+import { cudaLibrarySearchDirectories, probeCudaBackend } from './backends.js';
 import { NativeEngine } from './native.js';
 import type { Engine } from './types.js';
 
@@ -28,14 +28,27 @@ export interface CreateEngineOptions {
 
 const DEVICES: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
 
-function cudaUnavailable(reason: string): BackendUnavailableError {
+/** What can make the CUDA backend usable, in the order the failures usually happen. */
+export const CUDA_POSSIBLE_FIXES: readonly string[] = [
+  "use device 'cpu' (or 'auto' to fall back to the CPU automatically)",
+  'install the NVIDIA driver (CUDA 13 needs driver 580 or newer; `nvidia-smi` must list the GPU)',
+  'CUDA library missing: run `npm run build:prebuilds` on a machine with nvcc and cmake, check that prebuilds/linux-x64/libsctdiff_cuda.so sits next to the addon, or set SCTDIFF_CUDA_LIBRARY to a built libsctdiff_cuda.so',
+  'cuBLASLt (libcublasLt.so.13) not found: install the CUDA 13 toolkit (or its cuBLAS package) or add its lib folder to LD_LIBRARY_PATH',
+];
+
+/** The typed error for `device: 'cuda'` on a host where the backend cannot run. */
+export function cudaUnavailableError(reason: string): BackendUnavailableError {
+  const fixes = CUDA_POSSIBLE_FIXES.map((fix, i) => `(${i + 1}) ${fix}`).join('; ');
   return new BackendUnavailableError(
     'cuda',
-    `The CUDA backend cannot be used: ${reason}. ` +
-      "To fix: use device 'cpu' (or 'auto' to fall back automatically); on a machine with an NVIDIA GPU, " +
-      'check that the driver is loaded (`nvidia-smi`) and that this sct-diff build includes the CUDA backend. ' +
-      'See docs/troubleshooting.md.',
+    `The CUDA backend cannot be used: ${reason.replace(/^The CUDA backend cannot be used: /, '')}. ` +
+      `Possible fixes: ${fixes}. See docs/troubleshooting.md.`,
   );
+}
+
+function withCallerStack<E extends Error>(error: E, trace: Error): E {
+  error.stack = `${error.name}: ${error.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return error;
 }
 
 async function requireModelFile(model: string): Promise<void> {
@@ -59,7 +72,9 @@ async function requireModelFile(model: string): Promise<void> {
  * Load a model into a native engine.
  * @throws InvalidArgumentError for bad options; ModelLoadError when the model file is missing,
  *   damaged or of another format version; BackendUnavailableError when the requested backend
- *   cannot run here (device 'cuda' today, or an addon that was not built).
+ *   cannot run here (device 'cuda' on a host without a usable GPU, driver, CUDA library or
+ *   cuBLASLt — the message gives the probe's reason and possible fixes — or an addon that was
+ *   not built). Device 'auto' tries CUDA first and logs one line when it falls back to the CPU.
  */
 export async function createEngine(options: CreateEngineOptions): Promise<Engine> {
   const trace = new Error();
@@ -79,16 +94,25 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
   }
   await requireModelFile(options.model);
 
+  const logger = options.logger === undefined ? console.warn : options.logger;
+  const fallBackToCpu = (reason: string): void => {
+    logger?.(`sct-diff: device 'auto' is using the CPU backend because ${reason}`);
+  };
   if (device === 'cuda' || device === 'auto') {
-    const cuda = cudaBackendStatus();
-    if (!cuda.available) {
-      if (device === 'cuda') {
-        const error = cudaUnavailable(cuda.reason);
-        error.stack = `${error.name}: ${error.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
-        throw error;
+    const cuda = probeCudaBackend();
+    if (cuda.available) {
+      try {
+        return await NativeEngine.open({ model: options.model, backend: 'cuda', threads, cudaSearchDirs: cudaLibrarySearchDirectories() });
+      } catch (error) {
+        // Only a host problem found at engine creation falls back; a bad model file does not.
+        if (!(error instanceof BackendUnavailableError)) throw error;
+        if (device === 'cuda') throw withCallerStack(cudaUnavailableError(error.message), trace);
+        fallBackToCpu(error.message);
       }
-      const logger = options.logger === undefined ? console.warn : options.logger;
-      logger?.(`sct-diff: device 'auto' is using the CPU backend because ${cuda.reason}`);
+    } else if (device === 'cuda') {
+      throw withCallerStack(cudaUnavailableError(cuda.reason), trace);
+    } else {
+      fallBackToCpu(cuda.reason);
     }
   }
   return NativeEngine.open({ model: options.model, backend: 'cpu', threads });

@@ -74,9 +74,46 @@ export interface NativeEngineHandle {
   dispose(): Promise<void>;
 }
 
+/** The GPU the CUDA library's probe describes (fields parsed from its one-line summary). */
+export interface NativeCudaDevice {
+  /** The probe's whole line, e.g. "NVIDIA H100 80GB HBM3; compute 9.0; 132 SMs; 79.1 GiB; driver 13.0; runtime 13.0; cublasLt 130100". */
+  summary: string;
+  /** Device name, e.g. "NVIDIA H100 80GB HBM3". */
+  name?: string;
+  /** Compute capability "major.minor", e.g. "9.0". */
+  computeCapability?: string;
+  /** Streaming multiprocessors. */
+  multiprocessors?: number;
+  /** Device memory in GiB. */
+  memoryGiB?: number;
+  /** CUDA version the driver supports, e.g. "13.0". */
+  driverVersion?: string;
+  /** CUDA runtime version the library was built with, e.g. "13.0". */
+  runtimeVersion?: string;
+  /** cuBLASLt version found at run time, e.g. "130100". */
+  cublasLtVersion?: string;
+}
+
+/** What the addon's `probeCuda` reports about the CUDA backend library. */
+export interface NativeCudaProbe {
+  /** True when the library loaded, its ABI matches and it sees a usable device. */
+  available: boolean;
+  /** Why not (with possible fixes), or which device and library when available. */
+  reason: string;
+  /** The library files tried, in order. */
+  searched: string[];
+  /** The library that was loaded, when one was. */
+  library?: string;
+  /** The device, when available. */
+  device?: NativeCudaDevice;
+}
+
 /** The addon's exports. */
 export interface NativeAddon {
-  NativeEngine: new (modelPath: string, backend: string, threads: number) => NativeEngineHandle;
+  /** `cudaSearchDirs`: folders searched for libsctdiff_cuda.so (backend 'cuda' only). */
+  NativeEngine: new (modelPath: string, backend: string, threads: number, cudaSearchDirs?: string[]) => NativeEngineHandle;
+  /** Load libsctdiff_cuda.so ($SCTDIFF_CUDA_LIBRARY, else the first of `searchDirs` holding it) and probe the device. Never throws for a host problem. */
+  probeCuda(searchDirs: string[]): NativeCudaProbe;
   /** Validate a weight file and describe it (synchronous: reads only the header). */
   inspectModel(path: string): NativeModelInspection;
   /** One weight of a validated file as float32 (F16/BF16 converted exactly). */
@@ -88,7 +125,7 @@ export interface NativeAddon {
 /** Root of the installed package (both lib/engine and dist/engine sit two levels below). */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-let cached: { addon: NativeAddon } | { error: BackendUnavailableError } | undefined;
+let cached: { addon: NativeAddon; file: string } | { error: BackendUnavailableError } | undefined;
 
 /**
  * Load the addon once per process.
@@ -98,14 +135,26 @@ export function loadNativeAddon(): NativeAddon {
   if (cached === undefined) {
     try {
       const require = createRequire(import.meta.url);
-      const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
-      cached = { addon: nodeGypBuild(PACKAGE_ROOT) as NativeAddon };
+      const nodeGypBuild = require('node-gyp-build') as ((root: string) => unknown) & { resolve(root: string): string };
+      // resolve() applies the same search as loading, so `file` is the binary that loaded.
+      const file = nodeGypBuild.resolve(PACKAGE_ROOT);
+      cached = { addon: nodeGypBuild(PACKAGE_ROOT) as NativeAddon, file };
     } catch (error) {
       cached = { error: addonUnavailableError(error) };
     }
   }
   if ('error' in cached) throw cached.error;
   return cached.addon;
+}
+
+/**
+ * Path of the loaded addon binary (`prebuilds/<platform>/….node` or `build/Release/sct_diff.node`).
+ * @throws BackendUnavailableError when the addon cannot be loaded.
+ */
+export function loadedAddonFile(): string {
+  loadNativeAddon();
+  if (cached === undefined || 'error' in cached) throw new Error('unreachable: the addon loaded');
+  return cached.file;
 }
 
 /** The error thrown when the addon cannot be loaded: what went wrong and how to build it. */

@@ -27,8 +27,10 @@ import type { CropParams, DecodeRequest, DecodeResult, Engine, Frame } from './t
 export interface NativeEngineOptions {
   /** Path of the `.safetensors` model file. */
   model: string;
-  /** Backend compiled into the addon. Only 'cpu' today. */
-  backend: 'cpu';
+  /** Backend: 'cpu' (built into the addon) or 'cuda' (libsctdiff_cuda.so, opened at run time). */
+  backend: 'cpu' | 'cuda';
+  /** Backend 'cuda': folders searched for libsctdiff_cuda.so after $SCTDIFF_CUDA_LIBRARY. Default: none. */
+  cudaSearchDirs?: string[];
   /** Worker threads of the CPU backend; 0 means one per core. Default: 0. */
   threads?: number;
 }
@@ -37,9 +39,10 @@ const MAX_SEED = (1n << 64n) - 1n;
 
 /**
  * Convert an addon rejection into a typed sct-diff error whose stack is `trace`'s (captured
- * in the caller's synchronous frame before the first await).
+ * in the caller's synchronous frame before the first await). `backend` names the backend of a
+ * BackendUnavailableError (default 'cpu').
  */
-export function toTypedError(error: unknown, trace: Error): Error {
+export function toTypedError(error: unknown, trace: Error, backend = 'cpu'): Error {
   const coded = error as { code?: unknown; message?: unknown; file?: unknown; reason?: unknown };
   const message = typeof coded?.message === 'string' ? coded.message : String(error);
   let typed: Error;
@@ -57,7 +60,7 @@ export function toTypedError(error: unknown, trace: Error): Error {
         typed = new InvalidArgumentError(message);
         break;
       case 'ERR_BACKEND_UNAVAILABLE':
-        typed = new BackendUnavailableError('cpu', message);
+        typed = new BackendUnavailableError(backend, message);
         break;
       default:
         typed = new NativeError(`The native engine failed: ${message}`, { cause: error });
@@ -114,7 +117,8 @@ export class NativeEngine implements Engine {
    * Load `options.model` into a new native engine (the file is read and validated on the
    * engine's worker thread).
    * @throws ModelLoadError when the file is missing, damaged or of another format version;
-   *   BackendUnavailableError when the addon or its CPU backend is not built.
+   *   BackendUnavailableError when the addon is not built, or for backend 'cuda' when the CUDA
+   *   library, driver, device or cuBLASLt is missing (the message says which).
    */
   static async open(options: NativeEngineOptions): Promise<NativeEngine> {
     const trace = new Error();
@@ -123,13 +127,13 @@ export class NativeEngine implements Engine {
     }
     const threads = requireInteger(options.threads ?? 0, 'threads', 0, 4096);
     const addon = loadNativeAddon();
-    const handle = new addon.NativeEngine(options.model, options.backend, threads);
+    const handle = new addon.NativeEngine(options.model, options.backend, threads, options.cudaSearchDirs ?? []);
     try {
       const model = await handle.open();
       return new NativeEngine(handle, model);
     } catch (error) {
       await handle.dispose();
-      throw toTypedError(error, trace);
+      throw toTypedError(error, trace, options.backend);
     }
   }
 

@@ -87,9 +87,17 @@ NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
   state_->model_path = info[0].As<Napi::String>().Utf8Value();
   state_->backend = info[1].As<Napi::String>().Utf8Value();
   const double threads = info[2].As<Napi::Number>().DoubleValue();
-  if (state_->backend != "cpu") {
-    throw_invalid_argument(env, "Expected backend 'cpu' (the only backend built into this addon) but received '" +
-                                    state_->backend + "'");
+  if (state_->backend != "cpu" && state_->backend != "cuda") {
+    throw_invalid_argument(env, "Expected backend 'cpu' or 'cuda' but received '" + state_->backend + "'");
+  }
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsArray()) throw_invalid_argument(env, "Expected cudaSearchDirs to be an array of folder paths");
+    Napi::Array dirs = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < dirs.Length(); ++i) {
+      Napi::Value dir = dirs.Get(i);
+      if (!dir.IsString()) throw_invalid_argument(env, "Expected cudaSearchDirs[" + std::to_string(i) + "] to be a string");
+      state_->cuda_search_dirs.push_back(dir.As<Napi::String>().Utf8Value());
+    }
   }
   if (!(threads >= 0 && threads <= 4096) || static_cast<int>(threads) != threads) {
     throw_invalid_argument(env, "Expected an integer thread count in [0, 4096] but received " +
@@ -213,13 +221,20 @@ Napi::Value NativeEngine::open(const Napi::CallbackInfo& info) {
   struct OpenTask : EngineTask {
     using EngineTask::EngineTask;
     void execute() override {
-      state->weights = WeightFile::open(state->model_path);
-      state->engine = create_cpu_engine(state->weights, state->threads);
+      if (state->backend == "cuda") {
+        // The library loads and uploads the weights itself; the config comes from its engine.
+        state->engine = create_cuda_engine(state->model_path, state->cuda_search_dirs);
+      } else {
+        state->weights = WeightFile::open(state->model_path);
+        state->engine = OwnedEngine(create_cpu_engine(state->weights, state->threads).release(),
+                                    [](Engine* engine) { delete engine; });
+      }
     }
     Napi::Value settle(Napi::Env env) override {
-      Napi::Object info = model_info_object(env, state->weights->config());
+      const ModelConfig& config = state->engine->config();
+      Napi::Object info = model_info_object(env, config);
       owner->model_info_ = Napi::Persistent(info.As<Napi::Value>());
-      owner->config_ = state->weights->config();
+      owner->config_ = config;
       return info;
     }
     std::shared_ptr<State> state;

@@ -13,6 +13,7 @@
 
 #include "../engine/engine.h"
 #include "../engine/weights.h"
+#include "cuda_library.h"
 #include "js_convert.h"
 #include "worker_thread.h"
 
@@ -38,7 +39,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
   static Napi::Function define(Napi::Env env);
 
-  // new NativeEngine(modelPath: string, backend: 'cpu', threads: number)
+  // new NativeEngine(modelPath: string, backend: 'cpu' | 'cuda', threads: number,
+  //                  cudaSearchDirs?: string[]) — the folders searched for libsctdiff_cuda.so
+  //                  (cuda_library.h), used by backend 'cuda' only.
   explicit NativeEngine(const Napi::CallbackInfo& info);
   ~NativeEngine() override;
 
@@ -48,8 +51,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     std::string model_path;
     std::string backend;
     int threads = 0;
+    std::vector<std::string> cuda_search_dirs;
     std::shared_ptr<const WeightFile> weights;
-    std::unique_ptr<Engine> engine;
+    OwnedEngine engine;
   };
 
   Napi::Value open(const Napi::CallbackInfo& info);

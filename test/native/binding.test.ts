@@ -26,8 +26,9 @@ function settleOrder(promises: Promise<unknown>[]): Promise<number[]> {
 }
 
 describe('NativeEngine handle (raw addon class)', () => {
-  it('refuses a backend the addon does not contain and bad thread counts', () => {
-    expect(() => new addon.NativeEngine(nanoModel, 'cuda', 0)).toThrow(/Expected backend 'cpu'/);
+  it('refuses an unknown backend, bad CUDA search folders and bad thread counts', () => {
+    expect(() => new addon.NativeEngine(nanoModel, 'metal', 0)).toThrow(/Expected backend 'cpu' or 'cuda' but received 'metal'/);
+    expect(() => new addon.NativeEngine(nanoModel, 'cuda', 0, [1 as unknown as string])).toThrow(/Expected cudaSearchDirs\[0\] to be a string/);
     expect(() => new addon.NativeEngine(nanoModel, 'cpu', -1)).toThrow(/Expected an integer thread count/);
     expect(() => new addon.NativeEngine(nanoModel, 'cpu', 1.5)).toThrow(/Expected an integer thread count/);
   });
