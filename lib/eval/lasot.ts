@@ -8,8 +8,7 @@ import { got10kCenterError, got10kNormalizedCenterError } from './center-error.j
 import { got10kIou } from './iou.js';
 import { fractionCurve, numpyLinspace, numpyMean, numpyMeanRows } from './numeric.js';
 import {
-  OTB_PRECISION_THRESHOLDS,
-  OTB_SUCCESS_THRESHOLDS,
+  meanOtbCurves,
   otbCurves,
   otbOverallSpeed,
   otbScores,
@@ -98,14 +97,7 @@ export function evaluateLasot(sequences: readonly EvaluatedSequence[]): LasotRes
     };
   });
   const curves: LasotCurves = {
-    successCurve: numpyMeanRows(
-      perSequence.map((s) => s.successCurve),
-      OTB_SUCCESS_THRESHOLDS.length,
-    ),
-    precisionCurve: numpyMeanRows(
-      perSequence.map((s) => s.precisionCurve),
-      OTB_PRECISION_THRESHOLDS.length,
-    ),
+    ...meanOtbCurves(perSequence),
     normalizedPrecisionCurve: numpyMeanRows(
       perSequence.map((s) => s.normalizedPrecisionCurve),
       LASOT_NORMALIZED_PRECISION_THRESHOLDS.length,

@@ -75,6 +75,20 @@ export function otbOverallSpeed(speeds: readonly number[]): number | null {
   return measured > 0 ? numpySum(speeds) / measured : null;
 }
 
+/** The success and precision curves averaged over sequences (the toolkit's `np.mean(axis=0)`). */
+export function meanOtbCurves(perSequence: readonly OtbCurves[]): OtbCurves {
+  return {
+    successCurve: numpyMeanRows(
+      perSequence.map((s) => s.successCurve),
+      OTB_SUCCESS_THRESHOLDS.length,
+    ),
+    precisionCurve: numpyMeanRows(
+      perSequence.map((s) => s.precisionCurve),
+      OTB_PRECISION_THRESHOLDS.length,
+    ),
+  };
+}
+
 /** Scores of a set of curves: AUC = mean of the success curve, precision at 20 px, success rate at 0.5. */
 export function otbScores(curves: OtbCurves, speedFps: number | null): OtbScores {
   return {
@@ -102,15 +116,5 @@ export function evaluateOtb(sequences: readonly EvaluatedSequence[]): OtbResult 
     speeds.push(speed);
     return { name: sequenceName(sequence, index), ...otbScores(otbCurves(ious, errors), speed > 0 ? speed : null) };
   });
-  const curves: OtbCurves = {
-    successCurve: numpyMeanRows(
-      perSequence.map((s) => s.successCurve),
-      OTB_SUCCESS_THRESHOLDS.length,
-    ),
-    precisionCurve: numpyMeanRows(
-      perSequence.map((s) => s.precisionCurve),
-      OTB_PRECISION_THRESHOLDS.length,
-    ),
-  };
-  return { protocol: 'otb', ...otbScores(curves, otbOverallSpeed(speeds)), perSequence };
+  return { protocol: 'otb', ...otbScores(meanOtbCurves(perSequence), otbOverallSpeed(speeds)), perSequence };
 }
