@@ -113,6 +113,18 @@ __global__ void patchify_kernel(PatchifyParams p, const float* const* images, in
   p.out[index] = v;
 }
 
+// Argmax across a warp (ties -> lowest index); every lane ends with the warp's winner.
+__device__ __forceinline__ void warp_argmax(float& best, int& best_index) {
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
+    const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
+    if (other > best || (other == best && other_index < best_index)) {
+      best = other;
+      best_index = other_index;
+    }
+  }
+}
+
 // One block per row: argmax (ties -> lowest index), then the softmax probability of the winner.
 __global__ void top1_kernel(Top1Params p) {
   __shared__ float shared_value[32];
@@ -129,14 +141,7 @@ __global__ void top1_kernel(Top1Params p) {
       best_index = i;
     }
   }
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
-    const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-    if (other > best || (other == best && other_index < best_index)) {
-      best = other;
-      best_index = other_index;
-    }
-  }
+  warp_argmax(best, best_index);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   if (lane == 0) {
     shared_value[warp] = best;
@@ -146,14 +151,7 @@ __global__ void top1_kernel(Top1Params p) {
   if (warp == 0) {
     best = lane < warps ? shared_value[lane] : -FLT_MAX;
     best_index = lane < warps ? shared_index[lane] : 0x7fffffff;
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      const float other = __shfl_xor_sync(0xffffffffu, best, offset);
-      const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-      if (other > best || (other == best && other_index < best_index)) {
-        best = other;
-        best_index = other_index;
-      }
-    }
+    warp_argmax(best, best_index);
     if (lane == 0) {
       shared_value[0] = best;
       shared_index[0] = best_index;
