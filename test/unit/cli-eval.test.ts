@@ -12,15 +12,7 @@ import type { Box } from '../../lib/geometry/box.js';
 import { encodePng } from '../../lib/io/index.js';
 import { Tracker } from '../../lib/tracker/tracker.js';
 import { TestEngine, makeTestFrame, syntheticTrajectory } from '../helpers/test-engine.js';
-
-class Capture {
-  text = '';
-  constructor(public isTTY = false) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
+import { Capture } from '../helpers/capture.js';
 
 const FRAMES = 14;
 const GT = syntheticTrajectory(FRAMES);

@@ -11,18 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/index.js';
 import { cpuBackendStatus, cudaBackendStatus } from '../../lib/engine/backends.js';
 import { openVideo } from '../../lib/io/index.js';
+import { Capture } from '../helpers/capture.js';
 
 const WEIGHTS = join(import.meta.dirname, '..', 'fixtures', 'goldens', 'weights.safetensors');
 const ready = existsSync(WEIGHTS) && cpuBackendStatus().available;
-
-class Capture {
-  text = '';
-  isTTY = false;
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
 
 let dir: string;
 let video: string;

@@ -9,15 +9,7 @@ import type { Box } from '../../lib/geometry/box.js';
 import { encodePng, openVideo } from '../../lib/io/index.js';
 import { Tracker } from '../../lib/tracker/tracker.js';
 import { TestEngine, TEST_MODEL, iou, makeTestFrame, syntheticTrajectory } from '../helpers/test-engine.js';
-
-class Capture {
-  text = '';
-  isTTY = false;
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
+import { Capture } from '../helpers/capture.js';
 
 async function run(argv: string[], deps: Partial<CliDependencies> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture();
