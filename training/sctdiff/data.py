@@ -237,13 +237,14 @@ class TrackingSamples(Dataset):
             exact = rng.random(n) < 0.5
             return np.where(exact, t_new, rng.integers(max(0, T - sc.new_spread), T, n))
 
-        def plain_t(n: int) -> np.ndarray:
+        def plain(n: int) -> Tuple[np.ndarray, np.ndarray]:
             if rng.random() < sc.high_t_fraction:
-                return np.full(n, int(new_t(1)[0]))
-            return np.full(n, int(rng.integers(0, T)))
+                # A new frame's timestep, so also a new frame's prior: the reference box.
+                return np.repeat(reference_box[None], n, axis=0), np.full(n, int(new_t(1)[0]))
+            return gt.copy(), np.full(n, int(rng.integers(0, T)))
 
         if sc.stage == 1:
-            return gt.copy(), plain_t(frames)
+            return plain(frames)
 
         mode = rng.random()
         if mode < sc.p_refine:
@@ -258,7 +259,7 @@ class TrackingSamples(Dataset):
             return prior, t
         if mode < sc.p_refine + sc.p_cold:
             return np.repeat(reference_box[None], frames, axis=0), new_t(frames)
-        return gt.copy(), plain_t(frames)
+        return plain(frames)
 
 
 class ResumableSampler(Sampler):
