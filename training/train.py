@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         if hint is bool:
             parser.add_argument(flag, dest=f.name, type=lambda v: v.lower() in ("1", "true", "yes", "on"),
                                 default=None, metavar="BOOL", help=f"default {default}")
-        elif hint in (typing.List[str], typing.Optional[typing.List[float]]):
-            item = float if "float" in str(hint) else str
+        elif hint in (typing.List[str], typing.List[int], typing.Optional[typing.List[float]]):
+            item = float if "float" in str(hint) else int if "int" in str(hint) else str
             parser.add_argument(flag, dest=f.name, type=item, nargs="+", default=None, help=f"default {default}")
         else:
             base = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Union else hint

@@ -49,6 +49,13 @@ class SampleConfig:
 
     stage: int = 1
     clip_len: int = 6
+    # Stage 2: clip lengths to draw from (each <= clip_len). The paper trains N = 6 only; with
+    # 'frame' latency the tracker also decodes provisional windows of 4 and 5 frames (3 overlap
+    # frames + the 1 or 2 received so far), so the shipped recipe adds those shapes.
+    clip_lengths: Tuple[int, ...] = ()  # empty: clip_len only
+    # Consecutive sample indices that share one clip length; the trainer sets it to the batch
+    # size so that every batch has one shape (collate_samples trims a mixed batch anyway).
+    length_group: int = 1
     max_gap: int = 5  # stage 2: frame step drawn from 1..max_gap when gaps are on
     p_gaps: float = 0.5
     template_range: int = 100  # frames between template and search frame (stage 1) or clip start
@@ -74,6 +81,16 @@ class SampleConfig:
     def frames(self) -> int:
         return 1 if self.stage == 1 else self.clip_len
 
+    def frames_for(self, index: int, seed: int) -> int:
+        """Frames of sample `index`: 1 in stage 1, else drawn per group of `length_group` indices."""
+        if self.stage == 1:
+            return 1
+        if not self.clip_lengths:
+            return self.clip_len
+        group = index // max(1, self.length_group)
+        rng = np.random.default_rng([seed, group, 11])
+        return int(self.clip_lengths[int(rng.integers(0, len(self.clip_lengths)))])
+
 
 class TrackingSamples(Dataset):
     """Map-style dataset: index -> sample dict (numpy), drawn from weighted sources."""
@@ -87,6 +104,10 @@ class TrackingSamples(Dataset):
         if sample_config.stage == 2 and sample_config.clip_len > model_config.decoder.clip_len:
             raise ValueError(f"Expected clip_len <= decoder.clip_len ({model_config.decoder.clip_len}) "
                              f"but received {sample_config.clip_len}")
+        bad = [n for n in sample_config.clip_lengths if not 2 <= n <= sample_config.clip_len]
+        if bad:
+            raise ValueError(f"Expected clip lengths between 2 and clip_len ({sample_config.clip_len}) "
+                             f"but received {list(sample_config.clip_lengths)}")
         w = np.asarray(weights if weights is not None else [1.0] * len(sources), dtype=np.float64)
         self.sources = list(sources)
         self.weights = w / w.sum()
@@ -123,7 +144,8 @@ class TrackingSamples(Dataset):
             return seq.cropper(f, x0, y0, side, out)
         return crop_image(self._frame(seq, f), x0, y0, side, out)
 
-    def _pick_frames(self, rng: np.random.Generator, seq: Sequence) -> Optional[Tuple[int, int, List[int]]]:
+    def _pick_frames(self, rng: np.random.Generator, seq: Sequence,
+                     frames: int) -> Optional[Tuple[int, int, List[int]]]:
         """(template frame, dynamic template frame, search frames) or None when the sequence can't serve."""
         visible = np.flatnonzero(seq.visible)
         if len(visible) == 0:
@@ -137,8 +159,8 @@ class TrackingSamples(Dataset):
             between = visible[(visible >= min(t0, ts)) & (visible <= max(t0, ts))]
             td = int(rng.choice(between))
             return t0, td, [ts]
-        steps = rng.integers(1, sc.max_gap + 1, sc.clip_len - 1) if rng.random() < sc.p_gaps else np.ones(
-            sc.clip_len - 1, np.int64)
+        steps = rng.integers(1, sc.max_gap + 1, frames - 1) if rng.random() < sc.p_gaps else np.ones(
+            frames - 1, np.int64)
         span = int(steps.sum())
         if length <= span:
             return None
@@ -150,7 +172,7 @@ class TrackingSamples(Dataset):
         clip = [start] + [start + int(s) for s in np.cumsum(steps)]
         before = visible[(visible <= start) & (visible >= start - sc.template_range)]
         t0 = int(rng.choice(before))
-        recent = visible[(visible <= start) & (visible >= start - 3 * sc.clip_len)]
+        recent = visible[(visible <= start) & (visible >= start - 3 * frames)]
         td = int(rng.choice(recent)) if len(recent) else t0
         return t0, td, clip
 
@@ -160,9 +182,10 @@ class TrackingSamples(Dataset):
         sc, mc = self.sc, self.mc
         group = index // max(1, sc.samples_per_sequence)
         rng = np.random.default_rng([self.seed, index, 1])
+        frames = sc.frames_for(index, self.seed)
         for attempt in range(50):
             seq = self._sequence(group, attempt)
-            picked = self._pick_frames(rng, seq)
+            picked = self._pick_frames(rng, seq, frames)
             if picked is not None:
                 sample = self._build(rng, seq, *picked)
                 if sample is not None:
@@ -274,6 +297,21 @@ class ResumableSampler(Sampler):
 
     def __len__(self) -> int:
         return self.count
+
+
+def collate_samples(items: Seq[Dict[str, np.ndarray]]) -> Dict[str, torch.Tensor]:
+    """Stack samples into a batch; clips of unequal length are cut to the shortest one.
+
+    Cutting keeps a clip's first frames, so a refinement sample keeps its overlap frames and
+    loses new ones, which is what a shorter (provisional) window looks like at inference.
+    """
+    frames = min(len(item["search"]) for item in items)
+    per_frame = ("search", "target", "prior", "timesteps", "valid")
+    out = {}
+    for key in items[0]:
+        arrays = [item[key][:frames] if key in per_frame else item[key] for item in items]
+        out[key] = torch.as_tensor(np.stack(arrays))
+    return out
 
 
 def images_to_tensor(images: torch.Tensor, mean: Seq[float], std: Seq[float]) -> torch.Tensor:

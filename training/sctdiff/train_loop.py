@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from .checkpoint import find_resume_path, load_checkpoint, restore_rng_state, save_checkpoint, unwrap
 from .config import ModelConfig, get_config
-from .data import ResumableSampler, SampleConfig, TrackingSamples, images_to_tensor
+from .data import ResumableSampler, SampleConfig, TrackingSamples, collate_samples, images_to_tensor
 from .datasets import SyntheticSource, open_source
 from .losses import LossWeights, TokenGrid, tracking_loss
 from .model import build_model
@@ -55,6 +55,8 @@ class TrainConfig:
     sources: List[str] = field(default_factory=lambda: ["synthetic"])
     source_weights: Optional[List[float]] = None
     samples_per_sequence: int = 4
+    # Stage 2 clip lengths, one per batch (see SampleConfig.clip_lengths); empty: the decoder's N.
+    clip_lengths: List[int] = field(default_factory=list)
     high_t_fraction: float = 0.0  # see SampleConfig.high_t_fraction (paper: 0, uniform t)
     workers: int = 8
     seed: int = 0
@@ -249,6 +251,7 @@ class Trainer:
             self.train_model = torch.compile(self.model)
 
         sample_cfg = SampleConfig(stage=cfg.stage, clip_len=self.mc.decoder.clip_len,
+                                  clip_lengths=tuple(cfg.clip_lengths), length_group=cfg.batch_size,
                                   samples_per_sequence=cfg.samples_per_sequence,
                                   high_t_fraction=cfg.high_t_fraction)
         self.dataset = TrackingSamples(build_sources(cfg, "train", cfg.seed), cfg.source_weights, self.mc,
@@ -270,7 +273,7 @@ class Trainer:
         generator = torch.Generator().manual_seed(cfg.seed)
         return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=ResumableSampler(self.data_position, remaining),
                           num_workers=cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True,
-                          generator=generator, **kwargs)
+                          generator=generator, collate_fn=collate_samples, **kwargs)
 
     def _request_stop(self, signum, _frame) -> None:
         self.log(f"signal {signum}: saving a checkpoint and stopping")
@@ -292,9 +295,7 @@ class Trainer:
         bs = min(self.cfg.batch_size, 32)
         gen = torch.Generator(device=self.device).manual_seed(1234)
         for b in range(n):
-            items = [self.val_dataset[b * bs + i] for i in range(bs)]
-            batch = {k: torch.as_tensor(np.stack([it[k] for it in items])) for k in items[0]}
-            batch = to_device(batch, self.device)
+            batch = to_device(collate_samples([self.val_dataset[b * bs + i] for i in range(bs)]), self.device)
             batch["timesteps"] = torch.full_like(batch["timesteps"], self.mc.diffusion.t_new)
             out = forward_loss(self.model, batch, self.mc, self.grid, self.weights, self.device, self.cfg.amp, gen,
                                self.cfg.amp_decoder)

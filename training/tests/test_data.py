@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sctdiff.augment import box_to_crop, corners, crop_image, crop_params, flip_crop_boxes, quantize_corners  # noqa: E402
 from sctdiff.config import get_config  # noqa: E402
-from sctdiff.data import ResumableSampler, SampleConfig, TrackingSamples, images_to_tensor  # noqa: E402
+from sctdiff.data import ResumableSampler, SampleConfig, TrackingSamples, collate_samples, images_to_tensor  # noqa: E402
 from sctdiff.datasets import Sequence  # noqa: E402
 from sctdiff.losses import dequantize, quantize  # noqa: E402
 from sctdiff.photos import PhotoLibrary  # noqa: E402
@@ -189,3 +189,36 @@ def test_resumable_sampler_and_normalisation():
 def test_stage2_rejects_clips_longer_than_the_decoder():
     with pytest.raises(ValueError, match="clip_len"):
         TrackingSamples([BoxWorld()], None, MC, replace(SampleConfig(stage=2), clip_len=7))
+
+
+def test_stage2_clip_lengths_are_drawn_per_group_of_indices():
+    sc = SampleConfig(stage=2, clip_lengths=(4, 5, 6), length_group=4, p_refine=1.0, p_cold=0.0, **QUIET)
+    ds = TrackingSamples([BoxWorld()], None, MC, sc, seed=3)
+    lengths = [len(ds[i]["search"]) for i in range(48)]
+    groups = [lengths[g:g + 4] for g in range(0, 48, 4)]
+    assert all(len(set(group)) == 1 for group in groups)  # one shape per batch
+    assert set(lengths) == {4, 5, 6}
+    for i in range(48):
+        s = ds[i]
+        n = len(s["search"])
+        assert s["target"].shape == (n, 6) and s["prior"].shape == (n, 4) and s["timesteps"].shape == (n,)
+        # A provisional window: the 3 overlap frames are refined, the rest are new frames.
+        assert (s["timesteps"][3:] >= MC.diffusion.T - sc.new_spread).all()
+        assert (np.abs(s["timesteps"][:3] - MC.diffusion.t_refine) <= sc.refine_spread).all()
+
+
+def test_stage2_rejects_clip_lengths_outside_the_clip():
+    for lengths in [(1, 6), (4, 7)]:
+        with pytest.raises(ValueError, match="clip lengths"):
+            TrackingSamples([BoxWorld()], None, MC, SampleConfig(stage=2, clip_lengths=lengths), seed=0)
+
+
+def test_collate_cuts_unequal_clips_to_the_shortest():
+    ds4 = TrackingSamples([BoxWorld()], None, MC, SampleConfig(stage=2, clip_lengths=(4,), **QUIET), seed=0)
+    ds6 = TrackingSamples([BoxWorld()], None, MC, SampleConfig(stage=2, **QUIET), seed=0)
+    a, b = ds4[0], ds6[1]
+    batch = collate_samples([a, b])
+    assert batch["search"].shape[:2] == (2, 4) and batch["target"].shape == (2, 4, 6)
+    assert batch["template0"].shape[0] == 2
+    assert torch.equal(batch["prior"][1], torch.as_tensor(b["prior"][:4]))
+    assert batch["valid"].dtype == torch.bool

@@ -101,9 +101,13 @@ def test_stage2_initialises_from_stage1_and_trains(tmp_path):
     quiet = lambda *_: None  # noqa: E731
     s1 = Trainer(run_cfg(tmp_path / "s1", steps=1), log=quiet)
     s1.run()
-    s2 = Trainer(run_cfg(tmp_path / "s2", stage=2, steps=1, init_from=str(tmp_path / "s1" / "run" / "last.pt")), log=quiet)
+    s2 = Trainer(run_cfg(tmp_path / "s2", stage=2, steps=1, init_from=str(tmp_path / "s1" / "run" / "last.pt"),
+                         clip_lengths=[4, 5]), log=quiet)
     for name, value in s1.model.state_dict().items():
         assert torch.equal(s2.model.state_dict()[name], value)
+    # Provisional-window shapes: every batch has one clip length, drawn from the given ones.
+    shapes = {tuple(batch["search"].shape[:2]) for _, batch in zip(range(3), s2.loader())}
+    assert shapes <= {(s2.cfg.batch_size, 4), (s2.cfg.batch_size, 5)}, shapes
     metrics = s2.run()
     assert np.isfinite(metrics["loss"])
     assert s2.evaluate()["val_loss"] > 0
