@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from .datasets import SyntheticSource, open_source
 from .losses import LossWeights, TokenGrid, tracking_loss
 from .model import build_model
 from .photos import PhotoLibrary
+from .safetensors_io import load_file
 
 
 @dataclass
@@ -120,6 +121,26 @@ def lr_lambda_for(cfg: TrainConfig):
         return warm * (cfg.lr_drop_factor if step >= drop_step else 1.0)
 
     return factor
+
+
+def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor], str]:
+    """Weights to start a run from: a training checkpoint, or a model exported for the engines.
+
+    An exported `.safetensors` file (for example the shipped models/sctdiff-tiny.safetensors)
+    lets a later run, on another machine, continue from a model whose checkpoint is gone; its
+    weights are widened to float32 and the optimizer starts fresh.
+    """
+    if path.suffix == ".safetensors":
+        tensors, metadata = load_file(str(path))
+        if metadata.get("format") != "sct-diff" or "config" not in metadata:
+            raise ValueError(f"Expected an sct-diff model file but {path} has metadata {sorted(metadata)}")
+        saved = ModelConfig.from_json(metadata["config"])
+        if saved.to_dict() != mc.to_dict():
+            raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
+                             "with other sizes; pass --model with its config")
+        return {name: t.float() for name, t in tensors.items()}, f"exported model, {len(tensors)} tensors"
+    init = load_checkpoint(path)
+    return init["model"], f"step {init.get('step')}, stage {init.get('args', {}).get('stage')}"
 
 
 def build_sources(cfg: TrainConfig, split: str, seed: int) -> List[Any]:
@@ -229,9 +250,9 @@ class Trainer:
 
         self.model = build_model(self.mc, seed=cfg.seed).to(self.device)
         if state is None and cfg.init_from:
-            init = load_checkpoint(Path(cfg.init_from))
-            unwrap(self.model).load_state_dict(init["model"], strict=True)
-            self.log(f"initialised from {cfg.init_from} (step {init.get('step')}, stage {init.get('args', {}).get('stage')})")
+            weights, origin = initial_weights(Path(cfg.init_from), self.mc)
+            unwrap(self.model).load_state_dict(weights, strict=True)
+            self.log(f"initialised from {cfg.init_from} ({origin})")
         self.optimizer = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda_for(cfg))
         self.step = 0

@@ -195,3 +195,22 @@ def test_portable_copy_is_split_small_and_resumes(tmp_path):
 
     with pytest.raises(ValueError, match="SHA-256"):
         read_portable(tmp_path / "small" / PORTABLE_INDEX)
+
+
+def test_a_run_can_start_from_an_exported_model(tmp_path):
+    quiet = lambda *_: None  # noqa: E731
+    source = build_model(get_config("micro"), seed=5)
+    export_state(source, str(tmp_path / "micro.safetensors"), dtype="F16")
+    run = Trainer(run_cfg(tmp_path / "from-export", stage=2, steps=1, init_from=str(tmp_path / "micro.safetensors")),
+                  log=quiet)
+    for name, value in source.state_dict().items():
+        assert torch.equal(run.model.state_dict()[name], value.half().float()), name
+    assert np.isfinite(run.run()["loss"])
+    # Another config's file is refused with a message naming both.
+    export_state(build_model(get_config("tiny"), seed=0), str(tmp_path / "tiny.safetensors"))
+    try:
+        Trainer(run_cfg(tmp_path / "bad", init_from=str(tmp_path / "tiny.safetensors")), log=quiet)
+    except ValueError as error:
+        assert "micro" in str(error) and "tiny" in str(error)
+    else:
+        raise AssertionError("a tiny model should not initialise a micro run")
