@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 
@@ -28,12 +28,19 @@ FORMAT_VERSION = "1"
 EXPORT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
-def export_state(model: SCTDiff, path: str, dtype: str = "F32") -> None:
-    """Write every weight of `model` (names = state_dict keys) with the format metadata."""
+def export_state(model: SCTDiff, path: str, dtype: str = "F32", training: Optional[Dict[str, Any]] = None) -> None:
+    """Write every weight of `model` (names = state_dict keys) with the format metadata.
+
+    `training`, when given, is stored as JSON under the metadata key "training" (how the
+    weights were made: stage, step, samples seen, the run's main settings); the engines
+    ignore it and `sct-diff inspect` shows it.
+    """
     if dtype not in EXPORT_DTYPES:
         raise ValueError(f"Expected a dtype in {sorted(EXPORT_DTYPES)} but received {dtype!r}")
     tensors = {name: value.detach().to(EXPORT_DTYPES[dtype]) for name, value in model.state_dict().items()}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.cfg.to_json()}
+    if training is not None:
+        metadata["training"] = json.dumps(training, sort_keys=True)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     save_file(tensors, path, metadata)
@@ -83,6 +90,24 @@ def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
     return model
 
 
+# The run settings worth carrying into a model file (TrainConfig field names).
+PROVENANCE_ARGS = ("stage", "steps", "batch_size", "lr", "high_t_fraction", "clip_lengths", "sources", "seed",
+                   "init_from")
+
+
+def training_provenance(path: str) -> Optional[Dict[str, Any]]:
+    """Stage, step, samples seen and main settings of a training checkpoint (None for a bare state_dict)."""
+    checkpoint = torch.load(path, map_location="cpu")
+    if not isinstance(checkpoint, dict) or "step" not in checkpoint:
+        return None
+    args = checkpoint.get("args") or {}
+    return {
+        "checkpoint_step": int(checkpoint["step"]),
+        "samples_seen": int(checkpoint.get("data_position", 0)),
+        "run": {k: args[k] for k in PROVENANCE_ARGS if k in args},
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=sorted(CONFIGS), help="named config (random init or bare state_dict)")
@@ -91,12 +116,18 @@ def main(argv=None) -> int:
     source.add_argument("--checkpoint", help="torch checkpoint to export")
     parser.add_argument("--out", required=True, help="output .safetensors path")
     parser.add_argument("--dtype", default="F32", choices=sorted(EXPORT_DTYPES))
+    parser.add_argument("--history", nargs="*", default=[],
+                        help="earlier checkpoints of the same model (e.g. stage 1), recorded in the file's "
+                             "'training' metadata before --checkpoint")
     args = parser.parse_args(argv)
     if args.random_seed is not None:
         model = build_model(get_config(args.config or "tiny"), seed=args.random_seed)
+        training = {"random_init_seed": args.random_seed}
     else:
         model = model_from_checkpoint(args.checkpoint, args.config)
-    export_state(model, args.out, args.dtype)
+        stages = [training_provenance(p) for p in [*args.history, args.checkpoint]]
+        training = {"stages": [s for s in stages if s is not None]}
+    export_state(model, args.out, args.dtype, training)
     count = sum(t.numel() for t in model.state_dict().values())
     print(f"wrote {args.out}: {model.cfg.name}, {count} parameters, {args.dtype}")
     return 0

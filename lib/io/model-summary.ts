@@ -21,6 +21,22 @@ export interface ModelFileSummary {
   parameterCount: number;
   /** Elements per dtype, e.g. { F32: 5_000_000 }. */
   parametersByDtype: Record<string, number>;
+  /** The parsed `training` metadata training/export.py writes (how the weights were made), or undefined. */
+  training: unknown;
+}
+
+/** One line per training stage recorded in a model's `training` metadata, e.g. "stage 1: 1,500 steps, 48,000 samples". */
+export function describeTraining(training: unknown): string[] {
+  if (typeof training !== 'object' || training === null) return [];
+  const record = training as Record<string, unknown>;
+  if (typeof record.random_init_seed === 'number') return [`untrained: random weights (seed ${record.random_init_seed})`];
+  if (!Array.isArray(record.stages)) return [];
+  return record.stages.map((stage: unknown) => {
+    const s = (typeof stage === 'object' && stage !== null ? stage : {}) as Record<string, unknown>;
+    const run = (typeof s.run === 'object' && s.run !== null ? s.run : {}) as Record<string, unknown>;
+    const count = (v: unknown) => (typeof v === 'number' ? v.toLocaleString('en-US') : '?');
+    return `stage ${typeof run.stage === 'number' ? run.stage : '?'}: ${count(s.checkpoint_step)} steps, ${count(s.samples_seen)} samples`;
+  });
 }
 
 /**
@@ -29,15 +45,7 @@ export interface ModelFileSummary {
  */
 export async function summarizeModelFile(file: string): Promise<ModelFileSummary> {
   const header = await readSafetensorsHeader(file);
-  let config: unknown;
-  const configText = header.metadata.config;
-  if (configText !== undefined) {
-    try {
-      config = JSON.parse(configText);
-    } catch {
-      config = undefined;
-    }
-  }
+  const config = parseJson(header.metadata.config);
   const name = typeof config === 'object' && config !== null ? (config as Record<string, unknown>).name : undefined;
   const parametersByDtype: Record<string, number> = {};
   let parameterCount = 0;
@@ -56,5 +64,15 @@ export async function summarizeModelFile(file: string): Promise<ModelFileSummary
     tensorCount: header.tensors.length,
     parameterCount,
     parametersByDtype,
+    training: parseJson(header.metadata.training),
   };
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

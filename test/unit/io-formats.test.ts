@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError, InvalidFrameError } from '../../lib/errors.js';
-import { crc32, drawBox, drawText, encodePng, frameFromMat, readSafetensorsHeader, summarizeModelFile, type MatLike } from '../../lib/io/index.js';
+import { crc32, drawBox, drawText, encodePng, frameFromMat, describeTraining, readSafetensorsHeader, summarizeModelFile, type MatLike } from '../../lib/io/index.js';
 import type { Frame } from '../../lib/engine/types.js';
 
 let dir: string;
@@ -191,6 +191,25 @@ describe('safetensors header', () => {
     const summary = await summarizeModelFile(path);
     expect(summary).toMatchObject({ configName: 'tiny', format: 'sct-diff', formatVersion: '1', tensorCount: 3, parameterCount: 12, parametersByDtype: { F32: 6, BF16: 5, I64: 1 } });
     expect(summary.fileSize).toBe(header.fileSize);
+    expect(summary.training).toBeUndefined();
+    expect(describeTraining(summary.training)).toEqual([]);
+  });
+
+  it('reads the training record training/export.py writes and describes it one stage per line', async () => {
+    const training = {
+      stages: [
+        { checkpoint_step: 1500, samples_seen: 48000, run: { stage: 1, batch_size: 32 } },
+        { checkpoint_step: 400, samples_seen: 3200, run: { stage: 2, batch_size: 8 } },
+      ],
+    };
+    const path = file('trained.safetensors', build(good, { format: 'sct-diff', format_version: '1', training: JSON.stringify(training) }));
+    const summary = await summarizeModelFile(path);
+    expect(summary.training).toEqual(training);
+    expect(describeTraining(summary.training)).toEqual(['stage 1: 1,500 steps, 48,000 samples', 'stage 2: 400 steps, 3,200 samples']);
+    expect(describeTraining({ random_init_seed: 0 })).toEqual(['untrained: random weights (seed 0)']);
+    expect(describeTraining({ stages: [{}] })).toEqual(['stage ?: ? steps, ? samples']);
+    const broken = file('broken.safetensors', build(good, { format: 'sct-diff', format_version: '1', training: '{not json' }));
+    expect((await summarizeModelFile(broken)).training).toBeUndefined();
   });
 
   it.each([

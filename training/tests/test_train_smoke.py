@@ -214,3 +214,20 @@ def test_a_run_can_start_from_an_exported_model(tmp_path):
         assert "micro" in str(error) and "tiny" in str(error)
     else:
         raise AssertionError("a tiny model should not initialise a micro run")
+
+
+def test_export_records_how_the_weights_were_trained(tmp_path):
+    from export import main as export_main
+
+    quiet = lambda *_: None  # noqa: E731
+    Trainer(run_cfg(tmp_path / "s1", steps=2), log=quiet).run()
+    s1 = str(tmp_path / "s1" / "run" / "last.pt")
+    Trainer(run_cfg(tmp_path / "s2", stage=2, steps=1, init_from=s1), log=quiet).run()
+    out = tmp_path / "model.safetensors"
+    assert export_main(["--checkpoint", str(tmp_path / "s2" / "run" / "last.pt"), "--history", s1,
+                        "--out", str(out), "--dtype", "F16"]) == 0
+    _, metadata = load_file(str(out))
+    stages = json.loads(metadata["training"])["stages"]
+    assert [s["run"]["stage"] for s in stages] == [1, 2]
+    assert [s["checkpoint_step"] for s in stages] == [2, 1]
+    assert stages[0]["samples_seen"] == 2 * 2 and stages[1]["run"]["init_from"] == s1

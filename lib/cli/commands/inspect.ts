@@ -5,7 +5,7 @@
 import { parseCommandLine } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../usage-error.js';
-import { summarizeModelFile, type ModelFileSummary } from '../../io/model-summary.js';
+import { describeTraining, summarizeModelFile, type ModelFileSummary } from '../../io/model-summary.js';
 import { defaultModelPath } from '../../tracker/options.js';
 
 /** Help text of `sct-diff inspect`. */
@@ -14,7 +14,8 @@ export const INSPECT_HELP = `Usage: sct-diff inspect [--model FILE] [--json]
 Show the compute backends this host can run (and why the others cannot), the GPU when the
 CUDA backend is available, the GPUs the NVIDIA driver reports (name, compute capability,
 driver version, from nvidia-smi), and a summary of the model file (config name, parameter
-count, dtypes, file size) read from its safetensors header.
+count, dtypes, file size, how it was trained when the file records it) read from its
+safetensors header.
 
 Options:
   --model FILE   Model to summarize. Default: the package's bundled model.
@@ -81,6 +82,8 @@ export async function inspectCommand({ argv, io, deps }: CommandContext): Promis
         `  dtypes          ${Object.entries(model.parametersByDtype).map(([dtype, n]) => `${dtype} ${n.toLocaleString('en-US')}`).join(', ') || '(none)'}`,
         `  file size       ${formatBytes(model.fileSize)} (${model.fileSize.toLocaleString('en-US')} bytes)`,
       );
+      const training = describeTraining(model.training);
+      lines.push(`  training        ${training.length > 0 ? training.join('; ') : '(not recorded)'}`);
     } else {
       lines.push(`  ${modelError}`);
     }
