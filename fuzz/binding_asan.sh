@@ -10,7 +10,7 @@ g++ -std=c++17 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -shar
   -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
   -I"$(dirname "$(command -v node)")/../include/node" -Inode_modules/node-addon-api -I/usr/include/eigen3 \
   native/engine/*.cc native/cpu/*.cc native/binding/*.cc -o "$work/sct_diff.node"
-g++ -std=c++17 -O1 native/engine/weights.cc native/engine/model_spec.cc native/engine/config_json.cc \
+g++ -std=c++17 -O1 native/engine/weights.cc native/engine/file_identity.cc native/engine/model_spec.cc native/engine/config_json.cc \
   fuzz/make_seeds.cc -o "$work/make_seeds"
 "$work/make_seeds" "$work/seeds"
 # Node itself does not free everything at exit, so leak detection is off; ASan still reports

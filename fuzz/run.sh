@@ -11,7 +11,7 @@ seconds="${2:-600}"
 work="${3:-/tmp/sct-diff-fuzz-$target}"
 mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
 
-sources=(native/engine/weights.cc native/engine/model_spec.cc native/engine/config_json.cc)
+sources=(native/engine/weights.cc native/engine/file_identity.cc native/engine/model_spec.cc native/engine/config_json.cc)
 clang++ -std=c++17 -O1 -g "${sources[@]}" fuzz/make_seeds.cc -o "$work/make_seeds"
 "$work/make_seeds" "$work/seeds"
 case "$target" in

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../engine/model_spec.h"
+#include "../engine/weight_cache.h"
 #include "../engine/weights.h"
 #include "cuda_library.h"
 #include "js_convert.h"
@@ -129,11 +130,32 @@ Napi::Value probe_cuda_js(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// _debugWeightSets(): the weight sets alive in this process (weight_cache.h) as
+// [{id, path, memorySpace, engines, bytes}], so tests can check that engines of one model share
+// one set and that disposing them frees it. Engines of the CUDA library have their own cache
+// inside that library and are not listed.
+Napi::Value debug_weight_sets(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array sets = Napi::Array::New(env);
+  for (const WeightSetInfo& set : WeightCache::process().live()) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("id", static_cast<double>(set.id));
+    entry.Set("path", set.path);
+    entry.Set("memorySpace", set.memory_space);
+    entry.Set("engines", static_cast<double>(set.engines));
+    entry.Set("bytes", static_cast<double>(set.bytes));
+    sets.Set(sets.Length(), entry);
+  }
+  return sets;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", NativeEngine::define(env));
   exports.Set("inspectModel", Napi::Function::New(env, inspect_model, "inspectModel"));
   exports.Set("readTensor", Napi::Function::New(env, read_tensor, "readTensor"));
   exports.Set("probeCuda", Napi::Function::New(env, probe_cuda_js, "probeCuda"));
+  // Test hook (native/binding/NOTES.md), like the engine's _debug* methods.
+  exports.Set("_debugWeightSets", Napi::Function::New(env, debug_weight_sets, "_debugWeightSets"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("cpu", cpu_backend_built());
   build.Set("napiVersion", NAPI_VERSION);

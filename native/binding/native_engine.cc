@@ -225,8 +225,11 @@ Napi::Value NativeEngine::open(const Napi::CallbackInfo& info) {
         // The library loads and uploads the weights itself; the config comes from its engine.
         state->engine = create_cuda_engine(state->model_path, state->cuda_search_dirs);
       } else {
-        state->weights = WeightFile::open(state->model_path);
-        state->engine = OwnedEngine(create_cpu_engine(state->weights, state->threads).release(),
+        // The engine takes its weights from the process-wide cache (weight_cache.h) and keeps
+        // no reference to the file: the mapping is unmapped when `file` goes out of scope, so
+        // an engine that found its weights already loaded never reads the file's data at all.
+        auto file = WeightFile::open(state->model_path);
+        state->engine = OwnedEngine(create_cpu_engine(std::move(file), state->threads).release(),
                                     [](Engine* engine) { delete engine; });
       }
     }
@@ -375,9 +378,9 @@ Napi::Value NativeEngine::dispose(const Napi::CallbackInfo& info) {
   }
   auto state = state_;
   auto task = make_task(env, [state] {
-    // Free the engine and the mapping on the worker, after every call queued before dispose().
+    // Free the engine (and the weights, if it was their last user) on the worker, after every
+    // call queued before dispose().
     state->engine.reset();
-    state->weights.reset();
   });
   task->last = true;
   return enqueue(env, std::move(task));

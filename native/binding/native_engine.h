@@ -52,7 +52,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     std::string backend;
     int threads = 0;
     std::vector<std::string> cuda_search_dirs;
-    std::shared_ptr<const WeightFile> weights;
     OwnedEngine engine;
   };
 

@@ -2,26 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 namespace sctdiff {
 
 CpuBackend::CpuBackend(int threads) : pool_(threads), scratch_(static_cast<size_t>(pool_.size())) {}
 
-void* CpuBackend::allocate(size_t bytes) {
-  const size_t kAlign = 64;
-  void* ptr = std::aligned_alloc(kAlign, (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign);
-  if (ptr == nullptr) throw std::bad_alloc();
-  return ptr;
-}
+void* CpuBackend::allocate(size_t bytes) { return host_allocator()->allocate(bytes); }
 
-void CpuBackend::release(void* ptr) { std::free(ptr); }
+void CpuBackend::release(void* ptr) { host_allocator()->release(ptr); }
 
-void CpuBackend::upload(void* dst, const void* host_src, size_t bytes) { std::memcpy(dst, host_src, bytes); }
+void CpuBackend::upload(void* dst, const void* host_src, size_t bytes) { host_allocator()->upload(dst, host_src, bytes); }
 
-void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { std::memcpy(host_dst, src, bytes); }
+void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { host_allocator()->download(host_dst, src, bytes); }
 
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 

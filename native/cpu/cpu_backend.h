@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../engine/backend.h"
+#include "host_allocator.h"
 #include "thread_pool.h"
 
 namespace sctdiff {
@@ -24,6 +25,8 @@ class CpuBackend final : public Backend {
   void download(void* host_dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
   void synchronize() override {}
+  // Host memory is one space for every CPU engine: their weights are shared.
+  WeightPlacement weight_placement() const override { return {"host", host_allocator()}; }
 
   void gemm(const GemmParams& p) override;
   void layer_norm(const LayerNormParams& p) override;

@@ -11,6 +11,7 @@
 #include "../engine/preprocess.h"
 #include "cuda_error.h"
 #include "cuda_kernels.h"
+#include "cuda_weight_allocator.h"
 #include "nvtx_ranges.h"
 
 namespace sctdiff::cuda {
@@ -169,6 +170,10 @@ CudaBackend::~CudaBackend() {
 }
 
 void CudaBackend::make_current() const { SCTDIFF_CUDA_CHECK(cudaSetDevice(options_.device)); }
+
+WeightPlacement CudaBackend::weight_placement() const {
+  return {"cuda:" + std::to_string(options_.device), std::make_shared<CudaWeightAllocator>(options_.device)};
+}
 
 void CudaBackend::free_graphs() {
   for (auto& [key, entry] : graphs_) {

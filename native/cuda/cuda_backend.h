@@ -78,6 +78,8 @@ class CudaBackend final : public Backend {
   void download(void* host_dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
+  // Engines on the same device share their weights, in memory of a CudaWeightAllocator.
+  WeightPlacement weight_placement() const override;
 
   void gemm(const GemmParams& p) override;
   void layer_norm(const LayerNormParams& p) override;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "device_allocator.h"
 #include "engine.h"
 
 namespace sctdiff {
@@ -195,18 +196,19 @@ struct PreprocessParams {
   float* out = nullptr;
 };
 
-class Backend {
+// A backend is the allocator of its engine's activations (DeviceAllocator: allocate, release,
+// upload, download) plus the ops.
+class Backend : public DeviceAllocator {
  public:
-  virtual ~Backend() = default;
+  ~Backend() override = default;
   virtual std::string name() const = 0;
 
-  // Memory in the backend's address space, aligned to at least 64 bytes.
-  virtual void* allocate(size_t bytes) = 0;
-  virtual void release(void* ptr) = 0;
-  virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
-  virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
   virtual void synchronize() = 0;
+
+  // Where the engine's weights go so engines of the same model can share them (weight_cache.h).
+  // The default keeps them private to the engine, allocated from this backend.
+  virtual WeightPlacement weight_placement() const { return {}; }
 
   virtual void gemm(const GemmParams& p) = 0;
   virtual void layer_norm(const LayerNormParams& p) = 0;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "network.h"
+#include "device_weights.h"
 #include "schedule.h"
 
 namespace sctdiff {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "network.h"
+#include "device_weights.h"
 
 namespace sctdiff {
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "network.h"
+#include "device_weights.h"
 
 namespace sctdiff {
 

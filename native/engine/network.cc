@@ -1,54 +1,17 @@
 #include "network.h"
 
-#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "decoder.h"
+#include "device_weights.h"
 #include "encoder.h"
+#include "tensor.h"
+#include "weight_cache.h"
 #include "weights.h"
 
 namespace sctdiff {
-
-// ---------------------------------------------------------------------------------------------
-// Weights
-
-DeviceWeights::DeviceWeights(Backend* backend, const WeightFile& file) {
-  const std::string a_suffix = ".A_log", a_b_suffix = ".A_b_log";
-  auto ends_with = [](const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  for (const auto& [name, info] : file.tensors()) {
-    std::vector<float> values = file.to_float32(name);
-    std::string stored = name;
-    if (ends_with(name, ".vis_proj.weight") && info.shape.size() == 5) {
-      // [d, D, 1, s, s] -> [d, s, s, D]: the GEMM reads channels-last feature patches.
-      const int64_t d = info.shape[0], D = info.shape[1], s = info.shape[3];
-      std::vector<float> permuted(values.size());
-      for (int64_t o = 0; o < d; ++o)
-        for (int64_t c = 0; c < D; ++c)
-          for (int64_t ky = 0; ky < s; ++ky)
-            for (int64_t kx = 0; kx < s; ++kx)
-              permuted[((o * s + ky) * s + kx) * D + c] = values[((o * D + c) * s + ky) * s + kx];
-      values.swap(permuted);
-    } else if (ends_with(name, a_b_suffix) || ends_with(name, a_suffix)) {
-      // A = -exp(A_log) once, in float32 like the reference.
-      for (float& v : values) v = -std::exp(v);
-      stored = name.substr(0, name.size() - 4);  // ".A_log" -> ".A", ".A_b_log" -> ".A_b"
-    }
-    arrays_.emplace(stored, DeviceArray<float>(backend, values));
-  }
-}
-
-const float* DeviceWeights::get(const std::string& name) const {
-  auto it = arrays_.find(name);
-  if (it == arrays_.end()) throw std::out_of_range("Missing weight " + name);
-  return it->second.data();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Engine
 
 namespace {
 
@@ -56,15 +19,25 @@ namespace {
   throw std::invalid_argument("Expected " + expected + " but received " + received);
 }
 
+// The engine's weights: the process-wide set for this file and memory space when the backend
+// can place weights outside itself, else a private set allocated from the backend. A private
+// set borrows the backend (a non-owning pointer): BackendEngine destroys its weights before its
+// backend.
+std::shared_ptr<const DeviceWeights> load_weights(Backend& backend, const WeightFile& file) {
+  const WeightPlacement placement = backend.weight_placement();
+  if (placement.shareable() && file.identity()) return WeightCache::process().acquire(file, placement);
+  if (placement.shareable()) return std::make_shared<const DeviceWeights>(placement.allocator, file);
+  return std::make_shared<const DeviceWeights>(std::shared_ptr<DeviceAllocator>(std::shared_ptr<DeviceAllocator>(), &backend), file);
+}
+
 class BackendEngine final : public Engine {
  public:
-  BackendEngine(std::unique_ptr<Backend> backend, std::shared_ptr<const WeightFile> file)
-      : file_(std::move(file)),
-        config_(file_->config()),
+  BackendEngine(std::unique_ptr<Backend> backend, const WeightFile& file)
+      : config_(file.config()),
         backend_(std::move(backend)),
-        weights_(backend_.get(), *file_),
-        encoder_(backend_.get(), config_, weights_),
-        decoder_(backend_.get(), config_, weights_) {
+        weights_(load_weights(*backend_, file)),
+        encoder_(backend_.get(), config_, *weights_),
+        decoder_(backend_.get(), config_, *weights_) {
     const auto& e = config_.encoder;
     const size_t D = static_cast<size_t>(e.dim);
     const size_t nz = static_cast<size_t>(encoder_.template_tokens());
@@ -75,6 +48,15 @@ class BackendEngine final : public Engine {
     for (int i = 0; i < 2; ++i) {
       template_images_[i] = DeviceArray<float>(backend_.get(), 3 * static_cast<size_t>(e.template_size) * e.template_size);
       template_tokens_[i] = DeviceArray<float>(backend_.get(), nz * D);
+    }
+  }
+
+  // Shared weights may be freed below (this engine their last user) by their own allocator,
+  // which knows nothing of the backend's queued work: finish that work first.
+  ~BackendEngine() override {
+    try {
+      backend_->synchronize();
+    } catch (...) {  // a destructor must not throw; the device error was reported by the last call
     }
   }
 
@@ -224,10 +206,9 @@ class BackendEngine final : public Engine {
     if (crop.output_size != output_size) reject("an output size of " + std::to_string(output_size) + " for " + what, std::to_string(crop.output_size));
   }
 
-  std::shared_ptr<const WeightFile> file_;
   ModelConfig config_;
   std::unique_ptr<Backend> backend_;
-  DeviceWeights weights_;
+  std::shared_ptr<const DeviceWeights> weights_;  // after backend_: private weights release into it
   Encoder encoder_;
   Decoder decoder_;
   int slot_count_ = 0;
@@ -244,7 +225,7 @@ std::unique_ptr<Engine> create_backend_engine(std::unique_ptr<Backend> backend,
                                               std::shared_ptr<const WeightFile> weights) {
   if (!backend) throw std::invalid_argument("Expected a backend but received none");
   if (!weights) throw std::invalid_argument("Expected a weight file but received none");
-  return std::make_unique<BackendEngine>(std::move(backend), std::move(weights));
+  return std::make_unique<BackendEngine>(std::move(backend), *weights);
 }
 
 }  // namespace sctdiff

@@ -1,12 +1,13 @@
-// An owning, move-only array in a backend's memory. Shapes live with the code that uses the
-// array (the forward pass knows its sizes); this only ties memory to its backend's lifetime.
+// An owning, move-only array in an allocator's memory (a Backend's for activations, a shared
+// weight allocator for weights). Shapes live with the code that uses the array (the forward
+// pass knows its sizes); this only ties memory to its allocator, which must outlive the array.
 #pragma once
 
 #include <cstddef>
 #include <utility>
 #include <vector>
 
-#include "backend.h"
+#include "device_allocator.h"
 
 namespace sctdiff {
 
@@ -14,11 +15,11 @@ template <typename T>
 class DeviceArray {
  public:
   DeviceArray() = default;
-  DeviceArray(Backend* backend, size_t count) : backend_(backend), count_(count) {
-    if (count > 0) data_ = static_cast<T*>(backend->allocate(count * sizeof(T)));
+  DeviceArray(DeviceAllocator* allocator, size_t count) : allocator_(allocator), count_(count) {
+    if (count > 0) data_ = static_cast<T*>(allocator->allocate(count * sizeof(T)));
   }
-  DeviceArray(Backend* backend, const std::vector<T>& host) : DeviceArray(backend, host.size()) {
-    if (!host.empty()) backend->upload(data_, host.data(), host.size() * sizeof(T));
+  DeviceArray(DeviceAllocator* allocator, const std::vector<T>& host) : DeviceArray(allocator, host.size()) {
+    if (!host.empty()) allocator->upload(data_, host.data(), host.size() * sizeof(T));
   }
   ~DeviceArray() { reset(); }
   DeviceArray(const DeviceArray&) = delete;
@@ -27,7 +28,7 @@ class DeviceArray {
   DeviceArray& operator=(DeviceArray&& other) noexcept {
     if (this != &other) {
       reset();
-      backend_ = std::exchange(other.backend_, nullptr);
+      allocator_ = std::exchange(other.allocator_, nullptr);
       data_ = std::exchange(other.data_, nullptr);
       count_ = std::exchange(other.count_, 0);
     }
@@ -40,18 +41,18 @@ class DeviceArray {
 
   std::vector<T> to_host() const {
     std::vector<T> host(count_);
-    if (count_ > 0) backend_->download(host.data(), data_, count_ * sizeof(T));
+    if (count_ > 0) allocator_->download(host.data(), data_, count_ * sizeof(T));
     return host;
   }
 
  private:
   void reset() {
-    if (data_ != nullptr) backend_->release(data_);
+    if (data_ != nullptr) allocator_->release(data_);
     data_ = nullptr;
     count_ = 0;
   }
 
-  Backend* backend_ = nullptr;
+  DeviceAllocator* allocator_ = nullptr;
   T* data_ = nullptr;
   size_t count_ = 0;
 };

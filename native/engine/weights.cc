@@ -261,6 +261,7 @@ std::shared_ptr<const WeightFile> WeightFile::open(const std::string& path) {
   if (mapping == MAP_FAILED) throw ModelLoadError(path, os_error_reason(map_error));
   file->mapping_ = mapping;
   file->mapping_size_ = size;
+  file->identity_ = identify_file(path, info);
   try {
     file->parse_and_validate(static_cast<const uint8_t*>(mapping), size);
   } catch (const LoadFailure& failure) {

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config.h"
+#include "file_identity.h"
 
 namespace sctdiff {
 
@@ -50,6 +52,8 @@ class WeightFile {
   std::vector<float> to_float32(const std::string& name) const;
   // The path given to open() or the name given to from_bytes().
   const std::string& path() const { return path_; }
+  // The file that open() mapped; none for from_bytes() (such weights are never shared).
+  const std::optional<FileIdentity>& identity() const { return identity_; }
   // Raw metadata strings of the header (format, format_version, config, ...).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
@@ -58,6 +62,7 @@ class WeightFile {
   void parse_and_validate(const uint8_t* bytes, size_t size);
 
   std::string path_;
+  std::optional<FileIdentity> identity_;
   ModelConfig config_;
   std::map<std::string, TensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;
