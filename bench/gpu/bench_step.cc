@@ -1,8 +1,8 @@
 // The CUDA engine's step benchmark, through the same C ABI the addon uses (dlopen of
 // libsctdiff_cuda.so). A step is the tracker's overlap-0.5 step of docs/reference/gpu-baseline.md:
 // 3 new uint8 frames uploaded, cropped and encoded, then the decoder over the 6-frame window
-// and the read-back of its tokens and scores. Streams are independent engines (own weights, own
-// CUDA stream) stepped from one host thread each.
+// and the read-back of its tokens and scores. Streams are independent engines (own CUDA stream;
+// fp32 weights shared per device, native/engine/weight_cache.h) stepped from one host thread each.
 //
 //   sctdiff_cuda_bench --lib build/cuda/libsctdiff_cuda.so --weights b256.safetensors
 //                      [--streams 1,4,16] [--steps 200] [--warmup 30] [--frames raw.rgb --size WxH]
