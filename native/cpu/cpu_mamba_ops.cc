@@ -1,6 +1,7 @@
 // The sequence ops of the bidirectional Mamba on the CPU: causal depthwise conv1d + SiLU and the
-// selective scan. Both are independent per channel, so channels are split over the pool and the
-// innermost loops run over contiguous channels (auto-vectorized).
+// selective scan. Both are independent per channel and per sequence (a batch of streams'
+// windows), so (sequence, channel chunk) pairs are split over the pool and the innermost loops
+// run over contiguous channels (auto-vectorized).
 // Let GCC if-convert and vectorize the clamped exp in the scan whatever the build flags (no FP
 // exception flags are ever read).
 #pragma GCC optimize("no-trapping-math")
@@ -16,16 +17,43 @@ namespace {
 
 constexpr int kChannelChunk = 64;
 
+// Sequence `s` of a batched conv as a single-sequence one: its pointers moved to its first row.
+CausalConv1dParams conv_sequence(const CausalConv1dParams& p, int s) {
+  CausalConv1dParams one = p;
+  const int64_t row = static_cast<int64_t>(s) * p.sequence_stride;
+  one.x = p.x + row * p.ldx;
+  one.out = p.out + row * p.ldout;
+  one.sequences = 1;
+  return one;
+}
+
+// Sequence `s` of a batched scan as a single-sequence one.
+SelectiveScanParams scan_sequence(const SelectiveScanParams& p, int s) {
+  SelectiveScanParams one = p;
+  const int64_t row = static_cast<int64_t>(s) * p.sequence_stride;
+  one.u = p.u + row * p.ldu;
+  one.delta = p.delta + row * p.ld_delta;
+  one.b = p.b + row * p.ld_bc;
+  one.c = p.c + row * p.ld_bc;
+  one.z = p.z + row * p.ldz;
+  one.out = p.out + row * p.ldout;
+  one.sequences = 1;
+  return one;
+}
+
 }  // namespace
 
-void CpuBackend::causal_conv1d_silu(const CausalConv1dParams& p) {
-  const int L = p.seq, E = p.channels, K = p.width;
+void CpuBackend::causal_conv1d_silu(const CausalConv1dParams& batched) {
+  const int L = batched.seq, E = batched.channels, K = batched.width;
+  const int sequences = std::max(1, batched.sequences);
   const int chunks = (E + kChannelChunk - 1) / kChannelChunk;
-  const double work = static_cast<double>(L) * E * K;
-  const int tasks = work < 3.0e4 ? 1 : chunks;
-  pool_.parallel_for(tasks, [&](int task, int worker) {
-    const int e0 = tasks == 1 ? 0 : task * kChannelChunk;
-    const int e1 = tasks == 1 ? E : std::min(E, e0 + kChannelChunk);
+  const double work = static_cast<double>(L) * E * K * sequences;
+  const int chunks_per_sequence = work < 3.0e4 ? 1 : chunks;
+  pool_.parallel_for(sequences * chunks_per_sequence, [&](int task, int worker) {
+    const CausalConv1dParams p = conv_sequence(batched, task / chunks_per_sequence);
+    const int chunk = task % chunks_per_sequence;
+    const int e0 = chunks_per_sequence == 1 ? 0 : chunk * kChannelChunk;
+    const int e1 = chunks_per_sequence == 1 ? E : std::min(E, e0 + kChannelChunk);
     const int width = e1 - e0;
     // Weights transposed to [K][channels] so the inner loop is contiguous.
     float* wt = scratch(worker, static_cast<size_t>(K) * width);
@@ -92,14 +120,17 @@ void scan_channels(const SelectiveScanParams& p, int e0, int e1, float* scratch)
 
 }  // namespace
 
-void CpuBackend::selective_scan(const SelectiveScanParams& p) {
-  const int L = p.seq, E = p.channels, N = p.state;
+void CpuBackend::selective_scan(const SelectiveScanParams& batched) {
+  const int L = batched.seq, E = batched.channels, N = batched.state;
+  const int sequences = std::max(1, batched.sequences);
   const int chunks = (E + kChannelChunk - 1) / kChannelChunk;
-  const double work = static_cast<double>(L) * E * N;
-  const int tasks = work < 2.0e4 ? 1 : chunks;
-  pool_.parallel_for(tasks, [&](int task, int worker) {
-    const int e0 = tasks == 1 ? 0 : task * kChannelChunk;
-    const int e1 = tasks == 1 ? E : std::min(E, e0 + kChannelChunk);
+  const double work = static_cast<double>(L) * E * N * sequences;
+  const int chunks_per_sequence = work < 2.0e4 ? 1 : chunks;
+  pool_.parallel_for(sequences * chunks_per_sequence, [&](int task, int worker) {
+    const SelectiveScanParams p = scan_sequence(batched, task / chunks_per_sequence);
+    const int chunk = task % chunks_per_sequence;
+    const int e0 = chunks_per_sequence == 1 ? 0 : chunk * kChannelChunk;
+    const int e1 = chunks_per_sequence == 1 ? E : std::min(E, e0 + kChannelChunk);
     scan_channels(p, e0, e1, scratch(worker, static_cast<size_t>(2 * N + 1) * (e1 - e0)));
   });
 }

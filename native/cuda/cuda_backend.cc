@@ -643,14 +643,16 @@ void CudaBackend::trajectory_input(const TrajectoryInputParams& p) {
 
 void CudaBackend::causal_conv1d_silu(const CausalConv1dParams& p) {
   KeyWriter key("conv1d");
-  key << p.seq << p.channels << p.width << p.x << p.ldx << p.weight << p.bias << p.out << p.ldout << p.reverse;
+  key << p.seq << p.channels << p.width << p.x << p.ldx << p.weight << p.bias << p.out << p.ldout << p.reverse
+      << p.sequences << p.sequence_stride;
   submit(key.take(), [p](cudaStream_t stream) { launch_causal_conv1d_silu(p, stream); });
 }
 
 void CudaBackend::selective_scan(const SelectiveScanParams& p) {
   KeyWriter key("scan");
   key << p.seq << p.channels << p.state << p.u << p.ldu << p.delta << p.ld_delta << p.a << p.b << p.c << p.ld_bc
-      << p.d << p.z << p.ldz << p.out << p.ldout << p.reverse << p.accumulate;
+      << p.d << p.z << p.ldz << p.out << p.ldout << p.reverse << p.accumulate
+      << p.sequences << p.sequence_stride;
   submit(key.take(), [p](cudaStream_t stream) { launch_selective_scan(p, stream); });
 }
 

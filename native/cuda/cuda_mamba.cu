@@ -30,10 +30,30 @@ bool scan_chunking_enabled() {
   return enabled;
 }
 
+// Batched sequences (a batch of streams' decoder windows): sequence s starts at row
+// s·sequence_stride of every row-indexed operand; each is scanned as if it were alone.
+__device__ __forceinline__ SelectiveScanParams scan_sequence(SelectiveScanParams p, int s) {
+  const int64_t row = static_cast<int64_t>(s) * p.sequence_stride;
+  p.u += row * p.ldu;
+  p.delta += row * p.ld_delta;
+  p.b += row * p.ld_bc;
+  p.c += row * p.ld_bc;
+  p.z += row * p.ldz;
+  p.out += row * p.ldout;
+  return p;
+}
+
+// One thread per (sequence, position, channel).
 __global__ void causal_conv1d_silu_kernel(CausalConv1dParams p) {
   const int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (index >= static_cast<int64_t>(p.seq) * p.channels) return;
-  const int e = static_cast<int>(index % p.channels), pos = static_cast<int>(index / p.channels);
+  const int64_t per_sequence = static_cast<int64_t>(p.seq) * p.channels;
+  if (index >= per_sequence * p.sequences) return;
+  const int64_t sequence = index / per_sequence;
+  const int64_t row0 = sequence * p.sequence_stride;
+  p.x += row0 * p.ldx;
+  p.out += row0 * p.ldout;
+  const int64_t local = index % per_sequence;
+  const int e = static_cast<int>(local % p.channels), pos = static_cast<int>(local / p.channels);
   const int K = p.width;
   float v = p.bias[e];
   // Tap k multiplies the input k - (K-1) steps along the scan direction (CPU order of sums).
@@ -46,7 +66,8 @@ __global__ void causal_conv1d_silu_kernel(CausalConv1dParams p) {
 }
 
 template <int G>
-__global__ void selective_scan_kernel(SelectiveScanParams p) {
+__global__ void selective_scan_kernel(SelectiveScanParams batched) {
+  const SelectiveScanParams p = scan_sequence(batched, blockIdx.y);  // grid.y = sequences
   const int thread = blockIdx.x * blockDim.x + threadIdx.x;
   const int n = thread % G;
   const int channel = thread / G;
@@ -82,8 +103,9 @@ __global__ void selective_scan_kernel(SelectiveScanParams p) {
 // that state and produces y. Twice the arithmetic, `chunks` times shorter dependency chains.
 // Every lane runs the same trip count (padding steps are no-ops) so the shuffles never diverge.
 template <int G>
-__global__ void selective_scan_chunked_kernel(SelectiveScanParams p, int chunks, int chunk_len) {
+__global__ void selective_scan_chunked_kernel(SelectiveScanParams batched, int chunks, int chunk_len) {
   extern __shared__ float carried[];  // [chunks][G] decay products, then [chunks][G] end states
+  const SelectiveScanParams p = scan_sequence(batched, blockIdx.y);  // grid.y = sequences
   const int e = blockIdx.x;
   const int chunk = threadIdx.x / G, n = threadIdx.x % G;
   const bool real_chunk = chunk < chunks;
@@ -143,27 +165,30 @@ void launch_scan(const SelectiveScanParams& p, cudaStream_t stream) {
     const int chunk_len = (p.seq + chunks - 1) / chunks;
     const int threads = (chunks * G + 31) / 32 * 32;
     const size_t shared = 2 * static_cast<size_t>(chunks) * G * sizeof(float);
-    selective_scan_chunked_kernel<G><<<p.channels, threads, shared, stream>>>(p, chunks, chunk_len);
+    const dim3 grid(static_cast<unsigned>(p.channels), static_cast<unsigned>(p.sequences));
+    selective_scan_chunked_kernel<G><<<grid, threads, shared, stream>>>(p, chunks, chunk_len);
     check_launch("selective_scan_chunked_kernel");
     return;
   }
   constexpr int kThreads = 128;
   const int64_t threads = static_cast<int64_t>(p.channels) * G;
-  selective_scan_kernel<G><<<blocks_for(threads, kThreads), kThreads, 0, stream>>>(p);
+  const dim3 grid(static_cast<unsigned>(blocks_for(threads, kThreads)), static_cast<unsigned>(p.sequences));
+  selective_scan_kernel<G><<<grid, kThreads, 0, stream>>>(p);
   check_launch("selective_scan_kernel");
 }
 
 }  // namespace
 
 void launch_causal_conv1d_silu(const CausalConv1dParams& p, cudaStream_t stream) {
-  const int64_t total = static_cast<int64_t>(p.seq) * p.channels;
+  const int64_t total = static_cast<int64_t>(p.seq) * p.channels * p.sequences;
   if (total <= 0) return;
   causal_conv1d_silu_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(p);
   check_launch("causal_conv1d_silu_kernel");
 }
 
 void launch_selective_scan(const SelectiveScanParams& p, cudaStream_t stream) {
-  if (p.seq <= 0 || p.channels <= 0) return;
+  if (p.seq <= 0 || p.channels <= 0 || p.sequences <= 0) return;
+  if (p.sequences > 65535) throw CudaError("Expected at most 65535 scan sequences but received " + std::to_string(p.sequences));
   if (p.state <= 1) return launch_scan<1>(p, stream);
   if (p.state <= 2) return launch_scan<2>(p, stream);
   if (p.state <= 4) return launch_scan<4>(p, stream);

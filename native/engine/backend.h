@@ -142,8 +142,13 @@ struct TrajectoryInputParams {
 // Causal depthwise conv1d (kernel `width`, left zero padding) + bias + SiLU along a sequence of
 // `seq` rows with `channels` columns. `reverse` runs over the reversed sequence and writes each
 // result back at its original position (the backward direction of a bidirectional Mamba).
+// `sequences` independent sequences (a batch of streams' decoder windows): sequence s is rows
+// [s·sequence_stride, s·sequence_stride + seq) of x and out; the padding restarts at each
+// sequence's start (and, reversed, at its end), so no sequence sees another's rows.
 struct CausalConv1dParams {
   int seq = 0, channels = 0, width = 4;
+  int sequences = 1;
+  int64_t sequence_stride = 0;  // rows between sequence starts (>= seq when sequences > 1)
   const float* x = nullptr;
   int64_t ldx = 0;
   const float* weight = nullptr;  // [channels, width]
@@ -156,9 +161,13 @@ struct CausalConv1dParams {
 // Mamba's selective scan with delta already softplus'ed (the dt_proj GEMM's epilogue):
 //   h_l = exp(delta_l · A) h_{l-1} + delta_l · B_l · u_l,  y_l = (C_l · h_l + D · u_l) · SiLU(z_l)
 // over `seq` steps (reversed order if `reverse`, results stored at original positions);
-// `accumulate` adds y into `out` instead of overwriting it.
+// `accumulate` adds y into `out` instead of overwriting it. `sequences` independent recurrences
+// (a batch of streams' decoder windows): sequence s is rows [s·sequence_stride, s·sequence_stride
+// + seq) of u, delta, b, c, z and out, and its state h starts from zero.
 struct SelectiveScanParams {
   int seq = 0, channels = 0, state = 0;
+  int sequences = 1;
+  int64_t sequence_stride = 0;  // rows between sequence starts (>= seq when sequences > 1)
   const float* u = nullptr;
   int64_t ldu = 0;
   const float* delta = nullptr;

@@ -1,6 +1,8 @@
 #include "decoder.h"
 
 #include <cmath>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 
 #include "device_weights.h"
@@ -33,11 +35,18 @@ Decoder::Decoder(Backend* backend, const ModelConfig& config, const DeviceWeight
                             BiMambaWeights::load(weights, p + "lang_mamba", p + "lang_norm.weight"),
                             BiMambaWeights::load(weights, p + "fuse_mamba", p + "fuse_norm.weight")});
   }
-  const size_t n = static_cast<size_t>(config.decoder.clip_len);
-  const size_t d = static_cast<size_t>(config.decoder.dim);
-  const size_t D = static_cast<size_t>(config.encoder.dim);
-  const size_t s = static_cast<size_t>(config.decoder.vis_stride);
-  const size_t vocab = static_cast<size_t>(config.tokens.vocab);
+  reserve(1);
+}
+
+void Decoder::reserve(int windows) {
+  if (windows <= capacity_) return;
+  const size_t n = static_cast<size_t>(config_.decoder.clip_len) * static_cast<size_t>(windows);
+  const size_t d = static_cast<size_t>(config_.decoder.dim);
+  const size_t D = static_cast<size_t>(config_.encoder.dim);
+  const size_t s = static_cast<size_t>(config_.decoder.vis_stride);
+  const size_t vocab = static_cast<size_t>(config_.tokens.vocab);
+  Backend* backend = backend_;
+  mamba_.reserve(static_cast<int>(n) * group_rows_);
   stream_ = DeviceArray<float>(backend, n * static_cast<size_t>(group_rows_) * d);
   patches_ = DeviceArray<float>(backend, n * static_cast<size_t>(visual_tokens_) * D * s * s);
   time_sin_ = DeviceArray<float>(backend, n * d);
@@ -51,27 +60,40 @@ Decoder::Decoder(Backend* backend, const ModelConfig& config, const DeviceWeight
   slot_tokens_ = DeviceArray<int32_t>(backend, n * 6);
   timesteps_ = DeviceArray<int32_t>(backend, n);
   top_tokens_ = DeviceArray<int32_t>(backend, n * 4);
+  capacity_ = windows;
 }
 
-void Decoder::run(const DecoderInput& input) {
-  const int frames = static_cast<int>(input.features.size());
+void Decoder::run(const DecoderInput& input) { run_batch({input}); }
+
+void Decoder::run_batch(const std::vector<DecoderInput>& windows) {
+  if (windows.empty()) return;
+  const int count = static_cast<int>(windows.size());
+  const int window_frames = static_cast<int>(windows[0].features.size());
+  for (const DecoderInput& w : windows) {
+    if (static_cast<int>(w.features.size()) != window_frames) throw std::logic_error("decoder batch of windows of different lengths");
+  }
+  reserve(count);
+  const int frames = count * window_frames;  // all windows' frames, window-major
   const int d = config_.decoder.dim, D = config_.encoder.dim, s = config_.decoder.vis_stride;
   const int vocab = config_.tokens.vocab, P = visual_tokens_, G = group_rows_;
   const int64_t patch_cols = static_cast<int64_t>(D) * s * s;
 
   // Small per-call inputs: slot tokens [Begin, x1, y1, x2, y2, End], timesteps, noise scales.
-  std::vector<int32_t> slot_tokens(static_cast<size_t>(frames) * 6);
+  std::vector<int32_t> slot_tokens(static_cast<size_t>(frames) * 6), timesteps(static_cast<size_t>(frames));
   std::vector<float> signal(static_cast<size_t>(frames)), noise(static_cast<size_t>(frames));
   for (int f = 0; f < frames; ++f) {
+    const DecoderInput& input = windows[static_cast<size_t>(f / window_frames)];
+    const size_t local = static_cast<size_t>(f % window_frames);
     slot_tokens[static_cast<size_t>(f) * 6] = config_.tokens.begin;
-    for (int j = 0; j < 4; ++j) slot_tokens[static_cast<size_t>(f) * 6 + 1 + j] = input.tokens[static_cast<size_t>(f) * 4 + j];
+    for (int j = 0; j < 4; ++j) slot_tokens[static_cast<size_t>(f) * 6 + 1 + j] = input.tokens[local * 4 + static_cast<size_t>(j)];
     slot_tokens[static_cast<size_t>(f) * 6 + 5] = config_.tokens.end;
-    const double abar = alphas_cumprod_[static_cast<size_t>(input.timesteps[static_cast<size_t>(f)])];
+    timesteps[static_cast<size_t>(f)] = input.timesteps[local];
+    const double abar = alphas_cumprod_[static_cast<size_t>(input.timesteps[local])];
     signal[static_cast<size_t>(f)] = static_cast<float>(std::sqrt(abar));
     noise[static_cast<size_t>(f)] = static_cast<float>(std::sqrt(1.0 - abar));
   }
   backend_->upload(slot_tokens_.data(), slot_tokens.data(), slot_tokens.size() * sizeof(int32_t));
-  backend_->upload(timesteps_.data(), input.timesteps.data(), static_cast<size_t>(frames) * sizeof(int32_t));
+  backend_->upload(timesteps_.data(), timesteps.data(), timesteps.size() * sizeof(int32_t));
   backend_->upload(signal_.data(), signal.data(), signal.size() * sizeof(float));
   backend_->upload(noise_.data(), noise.data(), noise.size() * sizeof(float));
 
@@ -107,43 +129,54 @@ void Decoder::run(const DecoderInput& input) {
   const RowLayout trajectory_rows{frames, 6, d, static_cast<int64_t>(G) * d};
   float* trajectory = stream + static_cast<int64_t>(P) * d;
 
-  TrajectoryInputParams traj;
-  traj.frames = frames;
-  traj.dim = d;
-  traj.tokens = slot_tokens_.data();
-  traj.table = traj_embed_;
-  traj.signal = signal_.data();
-  traj.noise = noise_.data();
-  traj.seed = input.seed;
-  traj.pos1d = pos1d_;
-  traj.temporal = temporal_;
-  traj.time_emb = time_emb_.data();
-  traj.out = trajectory;
-  traj.out_layout = trajectory_rows;
-  backend_->trajectory_input(traj);
+  // The inputs that depend on a frame's position in its own window (the noise of the stream's
+  // seed, the temporal embedding) are built per window: small ops, one per window.
+  for (int w = 0; w < count; ++w) {
+    const int64_t first = static_cast<int64_t>(w) * window_frames;
+    TrajectoryInputParams traj;
+    traj.frames = window_frames;
+    traj.dim = d;
+    traj.tokens = slot_tokens_.data() + first * 6;
+    traj.table = traj_embed_;
+    traj.signal = signal_.data() + first;
+    traj.noise = noise_.data() + first;
+    traj.seed = windows[static_cast<size_t>(w)].seed;
+    traj.pos1d = pos1d_;
+    traj.temporal = temporal_;
+    traj.time_emb = time_emb_.data() + first * d;
+    traj.out = trajectory + first * G * d;
+    traj.out_layout = RowLayout{window_frames, 6, d, static_cast<int64_t>(G) * d};
+    backend_->trajectory_input(traj);
 
-  AddRowsParams visual;
-  visual.dim = d;
-  visual.table = pos2d_;
-  visual.table_ld = d;
-  visual.per_batch = temporal_;
-  visual.per_batch_ld = d;
-  visual.out = stream;
-  visual.out_layout = visual_rows;
-  visual.overwrite = true;
-  backend_->add_rows(visual);
+    AddRowsParams visual;
+    visual.dim = d;
+    visual.table = pos2d_;
+    visual.table_ld = d;
+    visual.per_batch = temporal_;
+    visual.per_batch_ld = d;
+    visual.out = stream + first * G * d;
+    visual.out_layout = RowLayout{window_frames, P, d, static_cast<int64_t>(G) * d};
+    visual.overwrite = true;
+    backend_->add_rows(visual);
+  }
 
   // Feature patches for the Conv3d projections (shared by all blocks), frames in window order.
+  // Streams keep their features in separate allocations: offsets are taken as addresses.
   const int Hs = config_.encoder.search_size / config_.encoder.patch;
+  const float* base = windows[0].features[0];
   std::vector<int64_t> offsets(static_cast<size_t>(frames));
-  for (int f = 0; f < frames; ++f) offsets[static_cast<size_t>(f)] = input.features[static_cast<size_t>(f)] - input.features[0];
+  for (int f = 0; f < frames; ++f) {
+    const float* feature = windows[static_cast<size_t>(f / window_frames)].features[static_cast<size_t>(f % window_frames)];
+    offsets[static_cast<size_t>(f)] =
+        (reinterpret_cast<intptr_t>(feature) - reinterpret_cast<intptr_t>(base)) / static_cast<intptr_t>(sizeof(float));
+  }
   PatchifyParams patchify;
   patchify.batch = frames;
   patchify.channels = D;
   patchify.height = patchify.width = Hs;
   patchify.patch = s;
   patchify.channels_last = true;
-  patchify.in = input.features[0];
+  patchify.in = base;
   patchify.batch_offsets = offsets.data();
   patchify.out = patches_.data();
   backend_->patchify(patchify);
@@ -162,9 +195,10 @@ void Decoder::run(const DecoderInput& input) {
     vis_proj.beta = 1.0f;
     backend_->gemm(vis_proj);
 
-    mamba_.run(block.vis, stream, visual_rows);
-    mamba_.run(block.lang, trajectory, trajectory_rows);
-    mamba_.run(block.fuse, stream, RowLayout::contiguous(frames * G, d));
+    // One sequence per window: a window's visual (or trajectory, or fused) rows in order.
+    mamba_.run(block.vis, stream, visual_rows, count);
+    mamba_.run(block.lang, trajectory, trajectory_rows, count);
+    mamba_.run(block.fuse, stream, RowLayout::contiguous(frames * G, d), count);
   }
 
   RmsNormParams norm;

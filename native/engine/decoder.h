@@ -31,6 +31,11 @@ class Decoder {
   // Runs the decoder; afterwards tokens()/scores() read back 4 per frame and logits() reads
   // back [frames, 6, vocab] (valid until the next call).
   void run(const DecoderInput& input);
+  // Runs `windows.size()` windows of one frame count (a batch of streams' windows) as one pass:
+  // every row-wise op sees all windows' rows, the Mamba scans run one sequence per window, and
+  // each window keeps its own seed, timesteps and temporal positions. tokens()/scores()/logits()
+  // then read back all windows' frames in order (pass the total frame count).
+  void run_batch(const std::vector<DecoderInput>& windows);
   std::vector<int32_t> tokens(int frames) const;
   std::vector<float> scores(int frames) const;
   std::vector<float> logits(int frames) const;
@@ -41,8 +46,12 @@ class Decoder {
     BiMambaWeights vis, lang, fuse;
   };
 
+  // Grows the per-call buffers to hold `windows` full windows.
+  void reserve(int windows);
+
   Backend* backend_;
   ModelConfig config_;
+  int capacity_ = 0;  // windows the buffers hold
   std::vector<double> alphas_cumprod_;
   int grid_ = 0, visual_tokens_ = 0, group_rows_ = 0;  // Hv, Hv·Wv, Hv·Wv + 6
   const float *traj_embed_, *head_bias_, *pos2d_, *pos1d_, *temporal_;

@@ -92,7 +92,7 @@ void Encoder::embed_template(int index, const float* image, float* tokens) {
   embed_patches(1, config_.template_size, image, tokens, RowLayout::contiguous(nz_, config_.dim), pos_z_, index);
 }
 
-void Encoder::encode(int count, const float* search, const float* z0, const float* z1,
+void Encoder::encode(int count, const float* search, const std::vector<TemplatePair>& templates,
                      const std::vector<float*>& outputs) {
   if (count <= 0) return;
   reserve(count);
@@ -107,8 +107,9 @@ void Encoder::encode(int count, const float* search, const float* z0, const floa
 
   const size_t template_bytes = static_cast<size_t>(nz_) * D * sizeof(float);
   for (int b = 0; b < count; ++b) {
-    backend_->copy(tokens + static_cast<int64_t>(b) * L * D, z0, template_bytes);
-    backend_->copy(tokens + (static_cast<int64_t>(b) * L + nz_) * D, z1, template_bytes);
+    const TemplatePair& pair = templates[static_cast<size_t>(b)];
+    backend_->copy(tokens + static_cast<int64_t>(b) * L * D, pair.z0, template_bytes);
+    backend_->copy(tokens + (static_cast<int64_t>(b) * L + nz_) * D, pair.z1, template_bytes);
   }
 
   const RowLayout all = RowLayout::contiguous(rows, D);

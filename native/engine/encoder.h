@@ -21,9 +21,17 @@ class Encoder {
   // tokens [Nz, D]: patch embedding + pos_embed_z + type_embed[index].
   void embed_template(int index, const float* image, float* tokens);
 
-  // Encodes `count` preprocessed search crops [count, 3, S, S] with template tokens z0, z1
-  // (from embed_template); the features of frame i go to outputs[i] ([Nx, D]).
-  void encode(int count, const float* search, const float* z0, const float* z1, const std::vector<float*>& outputs);
+  // The two template token sets [Nz, D] (from embed_template) a search crop is encoded with.
+  struct TemplatePair {
+    const float* z0 = nullptr;
+    const float* z1 = nullptr;
+  };
+
+  // Encodes `count` preprocessed search crops [count, 3, S, S], crop i with templates[i] (frames
+  // of several streams in one batch: the GEMMs see all their rows, attention stays per frame);
+  // the features of frame i go to outputs[i] ([Nx, D]).
+  void encode(int count, const float* search, const std::vector<TemplatePair>& templates,
+              const std::vector<float*>& outputs);
 
   int template_tokens() const { return nz_; }
   int search_tokens() const { return nx_; }

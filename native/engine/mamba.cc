@@ -28,23 +28,32 @@ BiMambaWeights BiMambaWeights::load(const DeviceWeights& weights, const std::str
   return w;
 }
 
-BiMambaRunner::BiMambaRunner(Backend* backend, const DecoderConfig& config, int max_seq)
-    : backend_(backend), config_(config), inner_(config.expand * config.dim), max_seq_(max_seq) {
-  const size_t L = static_cast<size_t>(max_seq), E = static_cast<size_t>(inner_);
-  normed_ = DeviceArray<float>(backend, L * static_cast<size_t>(config.dim));
-  xz_ = DeviceArray<float>(backend, L * 2 * E);
-  conv_ = DeviceArray<float>(backend, L * E);
-  dbc_ = DeviceArray<float>(backend, L * static_cast<size_t>(config.dt_rank + 2 * config.d_state));
-  delta_ = DeviceArray<float>(backend, L * E);
-  y_ = DeviceArray<float>(backend, L * E);
+BiMambaRunner::BiMambaRunner(Backend* backend, const DecoderConfig& config, int max_rows)
+    : backend_(backend), config_(config), inner_(config.expand * config.dim) {
+  reserve(max_rows);
 }
 
-void BiMambaRunner::direction(const BiMambaWeights::Direction& w, int seq, bool reverse) {
+void BiMambaRunner::reserve(int rows) {
+  if (rows <= max_rows_) return;
+  const size_t L = static_cast<size_t>(rows), E = static_cast<size_t>(inner_);
+  normed_ = DeviceArray<float>(backend_, L * static_cast<size_t>(config_.dim));
+  xz_ = DeviceArray<float>(backend_, L * 2 * E);
+  conv_ = DeviceArray<float>(backend_, L * E);
+  dbc_ = DeviceArray<float>(backend_, L * static_cast<size_t>(config_.dt_rank + 2 * config_.d_state));
+  delta_ = DeviceArray<float>(backend_, L * E);
+  y_ = DeviceArray<float>(backend_, L * E);
+  max_rows_ = rows;
+}
+
+void BiMambaRunner::direction(const BiMambaWeights::Direction& w, int rows, int sequences, bool reverse) {
   const int E = inner_, R = config_.dt_rank, Ns = config_.d_state;
   const int64_t ld_dbc = R + 2 * Ns;
+  const int seq = rows / sequences;  // the scratch rows hold the sequences back to back
 
   CausalConv1dParams conv;
   conv.seq = seq;
+  conv.sequences = sequences;
+  conv.sequence_stride = seq;
   conv.channels = E;
   conv.width = config_.d_conv;
   conv.x = xz_.data();
@@ -60,11 +69,11 @@ void BiMambaRunner::direction(const BiMambaWeights::Direction& w, int seq, bool 
   x_proj.n = static_cast<int>(ld_dbc);
   x_proj.k = E;
   x_proj.a = conv_.data();
-  x_proj.a_layout = RowLayout::contiguous(seq, E);
+  x_proj.a_layout = RowLayout::contiguous(rows, E);
   x_proj.w = w.x_proj;
   x_proj.ldw = E;
   x_proj.c = dbc_.data();
-  x_proj.c_layout = RowLayout::contiguous(seq, ld_dbc);
+  x_proj.c_layout = RowLayout::contiguous(rows, ld_dbc);
   backend_->gemm(x_proj);
 
   // delta = softplus(dt · dt_projᵀ + dt_bias): the bias sits inside the softplus.
@@ -72,17 +81,19 @@ void BiMambaRunner::direction(const BiMambaWeights::Direction& w, int seq, bool 
   dt_proj.n = E;
   dt_proj.k = R;
   dt_proj.a = dbc_.data();
-  dt_proj.a_layout = RowLayout::contiguous(seq, ld_dbc);
+  dt_proj.a_layout = RowLayout::contiguous(rows, ld_dbc);
   dt_proj.w = w.dt_proj;
   dt_proj.ldw = R;
   dt_proj.bias = w.dt_bias;
   dt_proj.act = Activation::kSoftplus;
   dt_proj.c = delta_.data();
-  dt_proj.c_layout = RowLayout::contiguous(seq, E);
+  dt_proj.c_layout = RowLayout::contiguous(rows, E);
   backend_->gemm(dt_proj);
 
   SelectiveScanParams scan;
   scan.seq = seq;
+  scan.sequences = sequences;
+  scan.sequence_stride = seq;
   scan.channels = E;
   scan.state = Ns;
   scan.u = conv_.data();
@@ -104,9 +115,10 @@ void BiMambaRunner::direction(const BiMambaWeights::Direction& w, int seq, bool 
   backend_->selective_scan(scan);
 }
 
-void BiMambaRunner::run(const BiMambaWeights& w, float* stream, const RowLayout& layout) {
-  const int seq = layout.total_rows();
-  if (seq > max_seq_) throw std::logic_error("BiMamba sequence longer than its scratch memory");
+void BiMambaRunner::run(const BiMambaWeights& w, float* stream, const RowLayout& layout, int sequences) {
+  const int seq = layout.total_rows();  // all sequences' rows
+  if (seq > max_rows_) throw std::logic_error("BiMamba sequence longer than its scratch memory");
+  if (sequences < 1 || seq % sequences != 0) throw std::logic_error("BiMamba rows not divisible into equal sequences");
   const int d = config_.dim, E = inner_;
   const RowLayout dense = RowLayout::contiguous(seq, d);
   const RowLayout dense_rows{layout.batch, layout.rows, d, static_cast<int64_t>(layout.rows) * d};
@@ -132,8 +144,8 @@ void BiMambaRunner::run(const BiMambaWeights& w, float* stream, const RowLayout&
   in_proj.c_layout = RowLayout::contiguous(seq, 2 * E);
   backend_->gemm(in_proj);
 
-  direction(w.forward, seq, false);
-  direction(w.backward, seq, true);
+  direction(w.forward, seq, sequences, false);
+  direction(w.backward, seq, sequences, true);
 
   // stream += out_proj(y) / 2, written back through the caller's layout.
   GemmParams out_proj;

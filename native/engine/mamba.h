@@ -30,19 +30,23 @@ struct BiMambaWeights {
   static BiMambaWeights load(const DeviceWeights& weights, const std::string& prefix, const std::string& norm_name);
 };
 
-// Scratch memory of one BiMamba branch for sequences of up to `max_seq` tokens.
+// Scratch memory of one BiMamba branch for up to `max_rows` tokens in all (grown by reserve()).
 class BiMambaRunner {
  public:
-  BiMambaRunner(Backend* backend, const DecoderConfig& config, int max_seq);
-  // stream rows (per `layout`) += BiMamba(RMSNorm(rows)).
-  void run(const BiMambaWeights& w, float* stream, const RowLayout& layout);
+  BiMambaRunner(Backend* backend, const DecoderConfig& config, int max_rows);
+  // Makes room for `rows` tokens in all (e.g. a batch of streams' windows).
+  void reserve(int rows);
+  // stream rows (per `layout`) += BiMamba(RMSNorm(rows)). The rows form `sequences` independent
+  // sequences of equal length, in order (a batch of streams' windows): the scans and convs
+  // restart at each one's start, every other op is per row.
+  void run(const BiMambaWeights& w, float* stream, const RowLayout& layout, int sequences = 1);
 
  private:
-  void direction(const BiMambaWeights::Direction& w, int seq, bool reverse);
+  void direction(const BiMambaWeights::Direction& w, int rows, int sequences, bool reverse);
 
   Backend* backend_;
   DecoderConfig config_;
-  int inner_ = 0, max_seq_ = 0;
+  int inner_ = 0, max_rows_ = 0;
   DeviceArray<float> normed_, xz_, conv_, dbc_, delta_, y_;
 };
 

@@ -12,7 +12,8 @@
 
 namespace sctdiff {
 
-// An Engine over any backend. Takes ownership of the backend. The weights come from
+// An Engine over any backend: one stream of a BatchEngine (batch_engine.h), every call a batch of
+// one. Takes ownership of the backend. The weights come from
 // WeightCache::process() when the backend's weight_placement() is shareable and the file was
 // opened from disk; otherwise the engine builds its own. The engine keeps no reference to
 // `weights` (the file's mapping is freed when the caller drops it).
