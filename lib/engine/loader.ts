@@ -74,6 +74,45 @@ export interface NativeEngineHandle {
   dispose(): Promise<void>;
 }
 
+/** One batch the group's worker ran (the `_debugBatches()` test hook). */
+export interface NativeBatchRecord {
+  /** 'encode' and 'decode' batches gather several streams; 'alone' and 'group' calls run by themselves. */
+  kind: 'encode' | 'decode' | 'alone' | 'group';
+  /** Requests in the batch (1 … 16). */
+  size: number;
+}
+
+/**
+ * The addon's `NativeEngineGroup`: one CPU engine serving many streams on one worker thread that
+ * batches the encodes (or decodes) of different streams queued while it was busy.
+ */
+export interface NativeEngineGroupHandle {
+  /** Set once `open()` resolved. */
+  readonly modelInfo: NativeModelInfo | undefined;
+  /** True once `dispose()` was called. */
+  readonly disposed: boolean;
+  open(): Promise<NativeModelInfo>;
+  setTemplate(stream: number, index: number, frame: NativeFrame, crop: NativeCrop): Promise<void>;
+  encode(stream: number, frames: NativeFrame[], crops: NativeCrop[], slots: number[]): Promise<void>;
+  decode(
+    stream: number,
+    slots: number[],
+    tokens: Int32Array,
+    timesteps: Int32Array,
+    seed: bigint,
+  ): Promise<{ tokens: Int32Array; scores: Float32Array }>;
+  releaseStream(stream: number): Promise<void>;
+  dispose(): Promise<void>;
+  /** Test hook: a stream's features in a slot, [Hs·Ws, D]. */
+  _debugFeatures(stream: number, slot: number): Promise<Float32Array>;
+  /** Test hook: the batches run since the last call, oldest first. */
+  _debugBatches(): NativeBatchRecord[];
+  /** Test hook: hold the worker (calls pile up) until `_debugResume()`. */
+  _debugSuspend(): void;
+  /** Test hook: let the worker take batches again. */
+  _debugResume(): void;
+}
+
 /** The GPU the CUDA library's probe describes (fields parsed from its one-line summary). */
 export interface NativeCudaDevice {
   /** The probe's whole line, e.g. "NVIDIA H100 80GB HBM3; compute 9.0; 132 SMs; 79.1 GiB; driver 13.0; runtime 13.0; cublasLt 130100". */
@@ -112,6 +151,8 @@ export interface NativeCudaProbe {
 export interface NativeAddon {
   /** `cudaSearchDirs`: folders searched for libsctdiff_cuda.so (backend 'cuda' only). */
   NativeEngine: new (modelPath: string, backend: string, threads: number, cudaSearchDirs?: string[]) => NativeEngineHandle;
+  /** One CPU engine serving many streams (lib/engine/group.ts). */
+  NativeEngineGroup: new (modelPath: string, threads: number) => NativeEngineGroupHandle;
   /** Load libsctdiff_cuda.so ($SCTDIFF_CUDA_LIBRARY, else the first of `searchDirs` holding it) and probe the device. Never throws for a host problem. */
   probeCuda(searchDirs: string[]): NativeCudaProbe;
   /** Validate a weight file and describe it (synchronous: reads only the header). */

@@ -71,14 +71,15 @@ export function toTypedError(error: unknown, trace: Error, backend = 'cpu'): Err
   return typed;
 }
 
-function requireInteger(value: unknown, what: string, min: number, max: number): number {
+export function requireInteger(value: unknown, what: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new InvalidArgumentError(`Expected an integer in [${min}, ${max}] for ${what} but received ${String(value)}`);
   }
   return value;
 }
 
-function toNativeCrop(crop: CropParams, what: string): NativeCrop {
+/** Validate a crop as the addon takes it. @throws InvalidArgumentError */
+export function toNativeCrop(crop: CropParams, what: string): NativeCrop {
   if (typeof crop !== 'object' || crop === null) {
     throw new InvalidArgumentError(`Expected an object {x0, y0, side, outputSize} for ${what} but received ${String(crop)}`);
   }
@@ -91,7 +92,8 @@ function toNativeCrop(crop: CropParams, what: string): NativeCrop {
   };
 }
 
-function toNativeFrame(frame: Frame, what: string): NativeFrame {
+/** Validate a frame as the addon takes it. @throws InvalidFrameError */
+export function toNativeFrame(frame: Frame, what: string): NativeFrame {
   const checked = validateFrame(frame, what);
   return { data: checked.data, width: checked.width, height: checked.height, stride: checked.stride, format: checked.format };
 }
@@ -162,18 +164,7 @@ export class NativeEngine implements Engine {
   async encode(frames: Frame[], crops: CropParams[], slots: number[]): Promise<void> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
-    if (!Array.isArray(frames) || !Array.isArray(crops) || !Array.isArray(slots)) {
-      throw new InvalidArgumentError('Expected arrays of frames, crops and slots');
-    }
-    if (crops.length !== frames.length || slots.length !== frames.length) {
-      throw new InvalidArgumentError(
-        `Expected as many crops and slots as frames (${frames.length}) but received ${crops.length} crops and ${slots.length} slots`,
-      );
-    }
-    const slotCount = 2 * this.model.clipLength;
-    const nativeFrames = frames.map((frame, i) => toNativeFrame(frame, `frames[${i}]`));
-    const nativeCrops = crops.map((crop, i) => toNativeCrop(crop, `crops[${i}]`));
-    const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
+    const { nativeFrames, nativeCrops, nativeSlots } = checkEncodeArguments(frames, crops, slots, this.model);
     try {
       await this.#handle.encode(nativeFrames, nativeCrops, nativeSlots);
     } catch (error) {
@@ -185,26 +176,8 @@ export class NativeEngine implements Engine {
   async decode(request: DecodeRequest): Promise<DecodeResult> {
     const trace = new Error();
     this.#throwIfDisposed(trace);
-    const { slots, tokens, timesteps, seed } = request;
-    if (!Array.isArray(slots) || slots.length === 0 || slots.length > this.model.clipLength) {
-      throw new InvalidArgumentError(
-        `Expected 1 to ${this.model.clipLength} slots but received ${Array.isArray(slots) ? slots.length : String(slots)}`,
-      );
-    }
-    const slotCount = 2 * this.model.clipLength;
-    const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
-    if (!(tokens instanceof Int32Array) || tokens.length !== 4 * slots.length) {
-      throw new InvalidArgumentError(`Expected an Int32Array of ${4 * slots.length} tokens (4 per slot)`);
-    }
-    if (!(timesteps instanceof Int32Array) || timesteps.length !== slots.length) {
-      throw new InvalidArgumentError(`Expected an Int32Array of ${slots.length} timesteps (1 per slot)`);
-    }
-    const vocab = this.model.vocab;
-    tokens.forEach((token, i) => requireInteger(token, `tokens[${i}]`, 0, vocab - 1));
-    timesteps.forEach((t, i) => requireInteger(t, `timesteps[${i}]`, 0, this.model.diffusionSteps - 1));
-    if (typeof seed !== 'bigint' || seed < 0n || seed > MAX_SEED) {
-      throw new InvalidArgumentError(`Expected a bigint seed in [0, 2^64) but received ${String(seed)}`);
-    }
+    const nativeSlots = checkDecodeRequest(request, this.model);
+    const { tokens, timesteps, seed } = request;
     try {
       return await this.#handle.decode(nativeSlots, tokens, timesteps, seed);
     } catch (error) {
@@ -221,6 +194,56 @@ export class NativeEngine implements Engine {
   #throwIfDisposed(trace: Error): void {
     if (this.#disposal !== undefined) throw toTypedError(new DisposedError('The engine'), trace);
   }
+}
+
+/** Check `encode` arguments against the model's sizes; returns them as the addon takes them. */
+export function checkEncodeArguments(
+  frames: Frame[],
+  crops: CropParams[],
+  slots: number[],
+  model: NativeModelInfo,
+): { nativeFrames: NativeFrame[]; nativeCrops: NativeCrop[]; nativeSlots: number[] } {
+  if (!Array.isArray(frames) || !Array.isArray(crops) || !Array.isArray(slots)) {
+    throw new InvalidArgumentError('Expected arrays of frames, crops and slots');
+  }
+  if (crops.length !== frames.length || slots.length !== frames.length) {
+    throw new InvalidArgumentError(
+      `Expected as many crops and slots as frames (${frames.length}) but received ${crops.length} crops and ${slots.length} slots`,
+    );
+  }
+  const slotCount = 2 * model.clipLength;
+  const nativeFrames = frames.map((frame, i) => toNativeFrame(frame, `frames[${i}]`));
+  const nativeCrops = crops.map((crop, i) => toNativeCrop(crop, `crops[${i}]`));
+  const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
+  return { nativeFrames, nativeCrops, nativeSlots };
+}
+
+/** Check a decode request against the model's sizes; returns its slots. @throws InvalidArgumentError */
+export function checkDecodeRequest(request: DecodeRequest, model: NativeModelInfo): number[] {
+  if (typeof request !== 'object' || request === null) {
+    throw new InvalidArgumentError(`Expected a decode request {slots, tokens, timesteps, seed} but received ${String(request)}`);
+  }
+  const { slots, tokens, timesteps, seed } = request;
+  if (!Array.isArray(slots) || slots.length === 0 || slots.length > model.clipLength) {
+    throw new InvalidArgumentError(
+      `Expected 1 to ${model.clipLength} slots but received ${Array.isArray(slots) ? slots.length : String(slots)}`,
+    );
+  }
+  const slotCount = 2 * model.clipLength;
+  const nativeSlots = slots.map((slot, i) => requireInteger(slot, `slots[${i}]`, 0, slotCount - 1));
+  if (!(tokens instanceof Int32Array) || tokens.length !== 4 * slots.length) {
+    throw new InvalidArgumentError(`Expected an Int32Array of ${4 * slots.length} tokens (4 per slot)`);
+  }
+  if (!(timesteps instanceof Int32Array) || timesteps.length !== slots.length) {
+    throw new InvalidArgumentError(`Expected an Int32Array of ${slots.length} timesteps (1 per slot)`);
+  }
+  const vocab = model.vocab;
+  tokens.forEach((token, i) => requireInteger(token, `tokens[${i}]`, 0, vocab - 1));
+  timesteps.forEach((t, i) => requireInteger(t, `timesteps[${i}]`, 0, model.diffusionSteps - 1));
+  if (typeof seed !== 'bigint' || seed < 0n || seed > MAX_SEED) {
+    throw new InvalidArgumentError(`Expected a bigint seed in [0, 2^64) but received ${String(seed)}`);
+  }
+  return nativeSlots;
 }
 
 /** Load a model into the native engine. See {@link NativeEngine.open}. */

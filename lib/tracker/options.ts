@@ -3,6 +3,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DeviceOption } from '../engine/create.js';
+import type { EngineGroup } from '../engine/group.js';
 import type { Engine } from '../engine/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { describeReceived } from '../geometry/describe.js';
@@ -55,6 +56,13 @@ export interface TrackerOptions {
   seed?: bigint | number;
   /** Run on this engine instead of loading `model` (advanced; the tracker does not dispose it). */
   engine?: Engine;
+  /**
+   * Run on a new stream of this {@link EngineGroup} instead of loading `model`: the group's one
+   * engine batches the calls of all its trackers. The tracker disposes its stream, not the
+   * group. Not together with `engine`; `model`, `device` and `threads` are then the group's.
+   * Default: none (the tracker loads its own engine).
+   */
+  group?: EngineGroup;
   /** Log hook. Default: none. */
   logger?: TrackerLogger;
 }

@@ -6,9 +6,11 @@
  * rejects and leaves the tracker as if the call had not been made (see docs/tracking.md).
  */
 import { createEngine } from '../engine/create.js';
+import { EngineGroup } from '../engine/group.js';
 import type { CropParams, EngineModelInfo, Engine, Frame } from '../engine/types.js';
-import { DisposedError, InvalidBoxError, InvalidFrameError, NativeError, NotInitializedError } from '../errors.js';
+import { DisposedError, InvalidArgumentError, InvalidBoxError, InvalidFrameError, NativeError, NotInitializedError } from '../errors.js';
 import { type Box, boxIntersectsImage, validateBox } from '../geometry/box.js';
+import { describeReceived } from '../geometry/describe.js';
 import type { TokenizerConfig } from '../model/tokenizer.js';
 import { copyFrame, validateFrame } from './frame.js';
 import { type ResolvedTrackerOptions, type TrackerLogLevel, type TrackerOptions, resolveTrackerOptions } from './options.js';
@@ -123,8 +125,16 @@ export class Tracker implements AsyncDisposable {
   static async create(options: TrackerOptions = {}): Promise<Tracker> {
     const resolved = resolveTrackerOptions(options);
     const logger = resolved.logger;
+    const { group } = options;
+    if (group !== undefined && !(group instanceof EngineGroup)) {
+      throw new InvalidArgumentError(`Expected an EngineGroup as group but received ${describeReceived(group)}`);
+    }
+    if (group !== undefined && options.engine !== undefined) {
+      throw new InvalidArgumentError('Expected either engine or group but received both');
+    }
     const engine =
       options.engine ??
+      group?.stream() ??
       (await createEngine({
         model: resolved.model,
         device: resolved.device,

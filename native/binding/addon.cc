@@ -10,6 +10,7 @@
 #include "../engine/weight_cache.h"
 #include "../engine/weights.h"
 #include "cuda_library.h"
+#include "engine_group.h"
 #include "js_convert.h"
 #include "native_engine.h"
 
@@ -151,6 +152,7 @@ Napi::Value debug_weight_sets(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", NativeEngine::define(env));
+  exports.Set("NativeEngineGroup", NativeEngineGroup::define(env));
   exports.Set("inspectModel", Napi::Function::New(env, inspect_model, "inspectModel"));
   exports.Set("readTensor", Napi::Function::New(env, read_tensor, "readTensor"));
   exports.Set("probeCuda", Napi::Function::New(env, probe_cuda_js, "probeCuda"));

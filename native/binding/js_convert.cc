@@ -131,4 +131,31 @@ Napi::Object model_info_object(Napi::Env env, const ModelConfig& config) {
   return info;
 }
 
+DecodeArguments read_decode_arguments(const Napi::CallbackInfo& info, size_t first) {
+  Napi::Env env = info.Env();
+  DecodeArguments args;
+  args.slots = read_int_array(env, info[first + 0], "slots");
+  if (!info[first + 1].IsTypedArray() || info[first + 1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw_invalid_argument(env, "Expected an Int32Array of tokens");
+  }
+  if (!info[first + 2].IsTypedArray() || info[first + 2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw_invalid_argument(env, "Expected an Int32Array of timesteps");
+  }
+  if (!info[first + 3].IsBigInt()) throw_invalid_argument(env, "Expected a bigint seed");
+  const Napi::Int32Array token_array = info[first + 1].As<Napi::Int32Array>();
+  const Napi::Int32Array timestep_array = info[first + 2].As<Napi::Int32Array>();
+  if (token_array.ElementLength() != 4 * args.slots.size() || timestep_array.ElementLength() != args.slots.size()) {
+    throw_invalid_argument(env, "Expected 4 tokens and 1 timestep per slot (" + std::to_string(args.slots.size()) +
+                                    " slots) but received " + std::to_string(token_array.ElementLength()) +
+                                    " tokens and " + std::to_string(timestep_array.ElementLength()) + " timesteps");
+  }
+  bool lossless = false;
+  args.seed = info[first + 3].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw_invalid_argument(env, "Expected a seed in [0, 2^64) but received " + info[first + 3].ToString().Utf8Value());
+  // Tokens and timesteps are small: copy them so the caller may reuse its arrays at once.
+  args.tokens.assign(token_array.Data(), token_array.Data() + token_array.ElementLength());
+  args.timesteps.assign(timestep_array.Data(), timestep_array.Data() + timestep_array.ElementLength());
+  return args;
+}
+
 }  // namespace sctdiff

@@ -37,6 +37,17 @@ CropParams read_crop(Napi::Env env, const Napi::Value& value, const std::string&
 // Reads an array of integers.
 std::vector<int> read_int_array(Napi::Env env, const Napi::Value& value, const std::string& what);
 
+// decode(slots, tokens: Int32Array, timesteps: Int32Array, seed: bigint) arguments, validated and
+// copied (the caller may reuse its arrays at once).
+struct DecodeArguments {
+  std::vector<int> slots;
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> timesteps;
+  uint64_t seed = 0;
+};
+// Reads them from info[first], ..., info[first + 3].
+DecodeArguments read_decode_arguments(const Napi::CallbackInfo& info, size_t first);
+
 // EngineModelInfo (lib/engine/types.ts) plus the sizes tests and tools want.
 Napi::Object model_info_object(Napi::Env env, const ModelConfig& config);
 

@@ -301,38 +301,11 @@ Napi::Value NativeEngine::encode(const Napi::CallbackInfo& info) {
   return enqueue(env, std::move(task));
 }
 
-NativeEngine::DecodeArguments NativeEngine::read_decode_arguments(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  DecodeArguments args;
-  args.slots = read_int_array(env, info[0], "slots");
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw_invalid_argument(env, "Expected an Int32Array of tokens");
-  }
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw_invalid_argument(env, "Expected an Int32Array of timesteps");
-  }
-  if (!info[3].IsBigInt()) throw_invalid_argument(env, "Expected a bigint seed");
-  const Napi::Int32Array token_array = info[1].As<Napi::Int32Array>();
-  const Napi::Int32Array timestep_array = info[2].As<Napi::Int32Array>();
-  if (token_array.ElementLength() != 4 * args.slots.size() || timestep_array.ElementLength() != args.slots.size()) {
-    throw_invalid_argument(env, "Expected 4 tokens and 1 timestep per slot (" + std::to_string(args.slots.size()) +
-                                    " slots) but received " + std::to_string(token_array.ElementLength()) +
-                                    " tokens and " + std::to_string(timestep_array.ElementLength()) + " timesteps");
-  }
-  bool lossless = false;
-  args.seed = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throw_invalid_argument(env, "Expected a seed in [0, 2^64) but received " + info[3].ToString().Utf8Value());
-  // Tokens and timesteps are small: copy them so the caller may reuse its arrays at once.
-  args.tokens.assign(token_array.Data(), token_array.Data() + token_array.ElementLength());
-  args.timesteps.assign(timestep_array.Data(), timestep_array.Data() + timestep_array.ElementLength());
-  return args;
-}
-
 Napi::Value NativeEngine::decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
   auto task = std::make_unique<DecodeTask>(env);
-  task->run = [this, args = read_decode_arguments(info)] {
+  task->run = [this, args = read_decode_arguments(info, 0)] {
     return loaded_engine().decode(args.slots, args.tokens, args.timesteps, args.seed);
   };
   return enqueue(env, std::move(task));
@@ -342,7 +315,7 @@ Napi::Value NativeEngine::debug_decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
   auto task = std::make_unique<DecodeTask>(env);
-  task->run = [this, args = read_decode_arguments(info)] {
+  task->run = [this, args = read_decode_arguments(info, 0)] {
     return loaded_engine().debug_decode(args.slots, args.tokens, args.timesteps, args.seed);
   };
   return enqueue(env, std::move(task));

@@ -64,14 +64,6 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value debug_features(const Napi::CallbackInfo& info);
   Napi::Value debug_decode(const Napi::CallbackInfo& info);
 
-  // decode(slots, tokens: Int32Array, timesteps: Int32Array, seed: bigint), validated and copied.
-  struct DecodeArguments {
-    std::vector<int> slots;
-    std::vector<int32_t> tokens;
-    std::vector<int32_t> timesteps;
-    uint64_t seed = 0;
-  };
-  static DecodeArguments read_decode_arguments(const Napi::CallbackInfo& info);
   Napi::Value model_info(const Napi::CallbackInfo& info);
   Napi::Value backend_name(const Napi::CallbackInfo& info);
   Napi::Value is_disposed(const Napi::CallbackInfo& info);
