@@ -230,19 +230,22 @@ void check_attention(Harness& h, const std::string& label, double limit) {
 }
 
 void check_mamba_ops(Harness& h) {
-  // L = 37 runs the sequential scan, L = 300 the chunked one (cuda_mamba.cu).
+  // L = 37 runs the sequential scan, L = 300 the chunked one (cuda_mamba.cu); 3 sequences of L
+  // rows each are a batch of streams' windows (independent recurrences, SelectiveScanParams).
+  for (int sequences : {1, 3}) {
   for (int L : {37, 300}) {
   for (int state : {16, 5}) {
     for (bool reverse : {false, true}) {
       const int E = 70, K = 4;
-      auto xz = h.random(static_cast<size_t>(L) * 2 * E);
+      const size_t rows = static_cast<size_t>(L) * sequences;
+      auto xz = h.random(rows * 2 * E);
       auto weight = h.random(static_cast<size_t>(E) * K), bias = h.random(E);
-      auto conv = h.random(static_cast<size_t>(L) * E);
-      auto delta = h.random(static_cast<size_t>(L) * E, 0.01f, 1.0f);
+      auto conv = h.random(rows * E);
+      auto delta = h.random(rows * E, 0.01f, 1.0f);
       auto a = h.random(static_cast<size_t>(E) * state, -2.0f, -0.1f);
-      auto dbc = h.random(static_cast<size_t>(L) * (3 + 2 * state));
+      auto dbc = h.random(rows * (3 + 2 * state));
       auto d = h.random(E);
-      auto y = h.random(static_cast<size_t>(L) * E);
+      auto y = h.random(rows * E);
       for (int s = 0; s < 2; ++s) {
         sctdiff::CausalConv1dParams cp;
         cp.seq = L;
@@ -255,6 +258,8 @@ void check_mamba_ops(Harness& h) {
         cp.out = conv.on(s);
         cp.ldout = E;
         cp.reverse = reverse;
+        cp.sequences = sequences;
+        cp.sequence_stride = L;
         h.backend(s).causal_conv1d_silu(cp);
         sctdiff::SelectiveScanParams sp;
         sp.seq = L;
@@ -275,13 +280,16 @@ void check_mamba_ops(Harness& h) {
         sp.ldout = E;
         sp.reverse = reverse;
         sp.accumulate = reverse;
+        sp.sequences = sequences;
+        sp.sequence_stride = L;
         h.backend(s).selective_scan(sp);
       }
       const std::string tag = std::string(reverse ? "reverse" : "forward") + " L " + std::to_string(L) + " state " +
-                              std::to_string(state);
+                              std::to_string(state) + " sequences " + std::to_string(sequences);
       expect_close("causal_conv1d_silu " + tag, h.read(conv, 1), h.read(conv, 0), 1e-5);
       expect_close("selective_scan " + tag + (reverse ? " (accumulate)" : ""), h.read(y, 1), h.read(y, 0), 1e-4);
     }
+  }
   }
   }
 }
