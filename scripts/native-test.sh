@@ -4,6 +4,7 @@
 #   engine_test      the CPU engine's validation messages, thread/batch invariance, determinism
 #   weight_cache_test  engines of one model share one set of weights (native/engine/weight_cache.h)
 #   batch_engine_test  one engine serving several streams: batched encode/decode == lone engines
+#   batch_picker_test  which queued requests the group's worker runs together (native/binding/batch_picker.h)
 #   parity_goldens   the CPU engine against the committed PyTorch goldens (micro config)
 # With --live it also writes fresh random tiny weights + reference outputs with the PyTorch
 # reference (Debian's /usr/bin/python3 with torch) and checks parity on those.
@@ -28,7 +29,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 cmake -S "$root/native" -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build" -j "$(nproc)" --target cpu_ops_test engine_test weight_cache_test batch_engine_test parity_goldens
+cmake --build "$build" -j "$(nproc)" --target cpu_ops_test engine_test weight_cache_test batch_engine_test batch_picker_test parity_goldens
 
 "$build/cpu_ops_test"
 # The same ops on the GEMM paths of older CPUs: AVX2 without AVX-512, and the Eigen/SSE baseline.
@@ -37,6 +38,7 @@ SCTDIFF_CPU_BASELINE=1 "$build/cpu_ops_test"
 "$build/engine_test" "$root/test/fixtures/goldens"
 "$build/weight_cache_test" "$root/test/fixtures/goldens"
 "$build/batch_engine_test" "$root/test/fixtures/goldens"
+"$build/batch_picker_test"
 "$build/parity_goldens" "$root/test/fixtures/goldens" "$threads"
 
 if [[ $live -eq 1 ]]; then
