@@ -17,46 +17,15 @@
 #include "../engine/engine.h"
 #include "../engine/weights.h"
 #include "check.h"
+#include "golden_inputs.h"
 #include "golden_set.h"
 
 using namespace sctdiff;
 using sctdiff::testing::check;
+using sctdiff::testing::expect_invalid;
+using sctdiff::testing::GoldenInputs;
+using sctdiff::testing::load_inputs;
 using sctdiff::testing::max_abs_diff;
-
-namespace {
-
-struct Inputs {
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<FrameView> frames;  // per preprocess entry
-  std::vector<CropParams> crops;
-};
-
-Inputs load_inputs(const sctdiff::testing::GoldenSet& goldens) {
-  Inputs in;
-  const auto& m = goldens.manifest();
-  for (const auto& f : m.at("frames")) in.bytes.push_back(goldens.array<uint8_t>(f.at("data")));
-  for (const auto& e : m.at("preprocess")) {
-    const auto& f = m.at("frames").at(e.at("frame").get<size_t>());
-    const std::string format = f.at("format");
-    const PixelFormat pf = format == "bgr" ? PixelFormat::kBGR : format == "rgba" ? PixelFormat::kRGBA
-                           : format == "gray" ? PixelFormat::kGray : PixelFormat::kRGB;
-    in.frames.push_back(FrameView{in.bytes.at(e.at("frame").get<size_t>()).data(), f.at("width"), f.at("height"), f.at("stride"), pf});
-    const auto& c = e.at("crop");
-    in.crops.push_back(CropParams{c.at("x0"), c.at("y0"), c.at("side"), c.at("outputSize")});
-  }
-  return in;
-}
-
-void expect_invalid(const std::function<void()>& call, const std::string& message) {
-  try {
-    call();
-    check(false, "no error, expected: " + message);
-  } catch (const std::invalid_argument& e) {
-    check(std::string(e.what()) == message, std::string("message \"") + e.what() + "\" != \"" + message + "\"");
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -66,7 +35,7 @@ int main(int argc, char** argv) {
   try {
     sctdiff::testing::GoldenSet goldens(argv[1]);
     auto weights = WeightFile::open(goldens.dir() + "/" + goldens.manifest().at("weights").get<std::string>());
-    Inputs in = load_inputs(goldens);
+    GoldenInputs in = load_inputs(goldens);
     const int kStreams = 3;
     auto group = create_cpu_batch_engine(weights, 2);
     const ModelConfig& config = group->config();

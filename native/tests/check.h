@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,16 @@ inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>
   double worst = 0.0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
   return worst;
+}
+
+// `call` must throw std::invalid_argument with exactly `message`.
+inline void expect_invalid(const std::function<void()>& call, const std::string& message) {
+  try {
+    call();
+    check(false, "no error, expected: " + message);
+  } catch (const std::invalid_argument& e) {
+    check(std::string(e.what()) == message, std::string("message \"") + e.what() + "\" != \"" + message + "\"");
+  }
 }
 
 }  // namespace sctdiff::testing

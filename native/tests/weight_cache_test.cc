@@ -26,10 +26,13 @@
 #include "../engine/weight_cache.h"
 #include "../engine/weights.h"
 #include "check.h"
+#include "golden_inputs.h"
 #include "golden_set.h"
 
 using namespace sctdiff;
 using sctdiff::testing::check;
+using sctdiff::testing::GoldenInputs;
+using sctdiff::testing::load_inputs;
 
 namespace {
 
@@ -73,30 +76,8 @@ void touch_forward(const std::string& path, int seconds) {
   if (utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) throw std::runtime_error("Cannot set the times of " + path);
 }
 
-struct Inputs {
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<FrameView> frames;
-  std::vector<CropParams> crops;
-};
-
-Inputs load_inputs(const sctdiff::testing::GoldenSet& goldens) {
-  Inputs in;
-  const auto& m = goldens.manifest();
-  for (const auto& f : m.at("frames")) in.bytes.push_back(goldens.array<uint8_t>(f.at("data")));
-  for (const auto& e : m.at("preprocess")) {
-    const auto& f = m.at("frames").at(e.at("frame").get<size_t>());
-    const std::string format = f.at("format");
-    const PixelFormat pf = format == "bgr" ? PixelFormat::kBGR : format == "rgba" ? PixelFormat::kRGBA
-                           : format == "gray" ? PixelFormat::kGray : PixelFormat::kRGB;
-    in.frames.push_back(FrameView{in.bytes.at(e.at("frame").get<size_t>()).data(), f.at("width"), f.at("height"), f.at("stride"), pf});
-    const auto& c = e.at("crop");
-    in.crops.push_back(CropParams{c.at("x0"), c.at("y0"), c.at("side"), c.at("outputSize")});
-  }
-  return in;
-}
-
 // Templates, three encoded frames and one decode: what a tracking step does.
-DecodeOutput step(Engine& engine, const Inputs& in) {
+DecodeOutput step(Engine& engine, const GoldenInputs& in) {
   engine.set_template(0, in.frames[0], in.crops[0]);
   engine.set_template(1, in.frames[1], in.crops[1]);
   engine.encode({in.frames[2], in.frames[3], in.frames[4]}, {in.crops[2], in.crops[3], in.crops[4]}, {0, 1, 2});
@@ -198,7 +179,7 @@ void cache_alone(const std::string& model, const std::string& other_model) {
   check(counting->allocations - before == static_cast<int>(tensors), "concurrent acquires load once: " + std::to_string(counting->allocations - before) + " allocations");
 }
 
-void engines_share(const std::string& model, const Inputs& in) {
+void engines_share(const std::string& model, const GoldenInputs& in) {
   check(WeightCache::process().live().empty(), "no set before the engines");
   DecodeOutput lone;
   {
