@@ -141,11 +141,7 @@ NativeEngineGroup::NativeEngineGroup(const Napi::CallbackInfo& info)
     throw_invalid_argument(env, "Expected new NativeEngineGroup(modelPath: string, threads: number)");
   }
   state_->model_path = info[0].As<Napi::String>().Utf8Value();
-  const double threads = info[1].As<Napi::Number>().DoubleValue();
-  if (!(threads >= 0 && threads <= 4096) || static_cast<int>(threads) != threads) {
-    throw_invalid_argument(env, "Expected an integer thread count in [0, 4096] but received " + info[1].ToString().Utf8Value());
-  }
-  state_->threads = static_cast<int>(threads);
+  state_->threads = read_thread_count(env, info[1]);
 
   completions_finalized_ = std::make_shared<std::atomic<bool>>(false);
   auto finalized = completions_finalized_;
@@ -342,10 +338,7 @@ Napi::Value NativeEngineGroup::set_template(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
   const int stream = read_stream(info);
-  if (!info[1].IsNumber() || (info[1].As<Napi::Number>().DoubleValue() != 0 && info[1].As<Napi::Number>().DoubleValue() != 1)) {
-    throw_invalid_argument(env, "Expected template index 0 or 1 but received " + info[1].ToString().Utf8Value());
-  }
-  const int index = info[1].As<Napi::Number>().Int32Value();
+  const int index = read_template_index(env, info[1]);
   const FrameView frame = read_frame(env, info[2], "frame");
   const CropParams crop = read_crop(env, info[3], "crop");
   auto state = state_;
@@ -361,22 +354,13 @@ Napi::Value NativeEngineGroup::encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
   const int stream = read_stream(info);
-  if (!info[1].IsArray() || !info[2].IsArray()) throw_invalid_argument(env, "Expected arrays of frames and crops");
-  const Napi::Array frame_values = info[1].As<Napi::Array>();
-  const Napi::Array crop_values = info[2].As<Napi::Array>();
+  EncodeArguments args = read_encode_arguments(info, 1, 0);
   auto task = std::make_unique<EncodeGroupTask>(env, stream);
   task->request.stream = stream;
-  task->request.slots = read_int_array(env, info[3], "slots");
-  if (frame_values.Length() != crop_values.Length() || frame_values.Length() != task->request.slots.size()) {
-    throw_invalid_argument(env, "Expected as many crops and slots as frames but received " + std::to_string(frame_values.Length()) +
-                                    " frames, " + std::to_string(crop_values.Length()) + " crops and " +
-                                    std::to_string(task->request.slots.size()) + " slots");
-  }
-  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
-    task->request.frames.push_back(read_frame(env, frame_values.Get(i), "frames[" + std::to_string(i) + "]"));
-    task->request.crops.push_back(read_crop(env, crop_values.Get(i), "crops[" + std::to_string(i) + "]"));
-    task->keep_alive.push_back(Napi::Persistent(frame_values.Get(i).As<Napi::Object>().Get("data")));
-  }
+  task->request.frames = std::move(args.frames);
+  task->request.crops = std::move(args.crops);
+  task->request.slots = std::move(args.slots);
+  for (const Napi::Value& buffer : args.buffers) task->keep_alive.push_back(Napi::Persistent(buffer));
   return enqueue(env, std::move(task));
 }
 

@@ -131,6 +131,50 @@ Napi::Object model_info_object(Napi::Env env, const ModelConfig& config) {
   return info;
 }
 
+int read_template_index(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsNumber() || (value.As<Napi::Number>().DoubleValue() != 0 && value.As<Napi::Number>().DoubleValue() != 1)) {
+    throw_invalid_argument(env, "Expected template index 0 or 1 but received " + value.ToString().Utf8Value());
+  }
+  return value.As<Napi::Number>().Int32Value();
+}
+
+int read_thread_count(Napi::Env env, const Napi::Value& value) {
+  const double threads = value.As<Napi::Number>().DoubleValue();
+  if (!(threads >= 0 && threads <= 4096) || static_cast<int>(threads) != threads) {
+    throw_invalid_argument(env, "Expected an integer thread count in [0, 4096] but received " + value.ToString().Utf8Value());
+  }
+  return static_cast<int>(threads);
+}
+
+EncodeArguments read_encode_arguments(const Napi::CallbackInfo& info, size_t first, int slot_count) {
+  Napi::Env env = info.Env();
+  if (!info[first].IsArray() || !info[first + 1].IsArray()) throw_invalid_argument(env, "Expected arrays of frames and crops");
+  const Napi::Array frame_values = info[first].As<Napi::Array>();
+  const Napi::Array crop_values = info[first + 1].As<Napi::Array>();
+  EncodeArguments args;
+  args.slots = read_int_array(env, info[first + 2], "slots");
+  if (frame_values.Length() != crop_values.Length() || frame_values.Length() != args.slots.size()) {
+    throw_invalid_argument(env, "Expected as many crops and slots as frames but received " +
+                                    std::to_string(frame_values.Length()) + " frames, " +
+                                    std::to_string(crop_values.Length()) + " crops and " +
+                                    std::to_string(args.slots.size()) + " slots");
+  }
+  if (slot_count > 0) {
+    for (size_t i = 0; i < args.slots.size(); ++i) {
+      if (args.slots[i] < 0 || args.slots[i] >= slot_count) {
+        throw_invalid_argument(env, "Expected slots[" + std::to_string(i) + "] in [0, " + std::to_string(slot_count) +
+                                        ") but received " + std::to_string(args.slots[i]));
+      }
+    }
+  }
+  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
+    args.frames.push_back(read_frame(env, frame_values.Get(i), "frames[" + std::to_string(i) + "]"));
+    args.crops.push_back(read_crop(env, crop_values.Get(i), "crops[" + std::to_string(i) + "]"));
+    args.buffers.push_back(frame_values.Get(i).As<Napi::Object>().Get("data"));
+  }
+  return args;
+}
+
 DecodeArguments read_decode_arguments(const Napi::CallbackInfo& info, size_t first) {
   Napi::Env env = info.Env();
   DecodeArguments args;

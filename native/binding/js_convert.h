@@ -37,6 +37,23 @@ CropParams read_crop(Napi::Env env, const Napi::Value& value, const std::string&
 // Reads an array of integers.
 std::vector<int> read_int_array(Napi::Env env, const Napi::Value& value, const std::string& what);
 
+// A template index: 0 (initial) or 1 (dynamic).
+int read_template_index(Napi::Env env, const Napi::Value& value);
+// A worker thread count: an integer in [0, 4096] (0: one per core).
+int read_thread_count(Napi::Env env, const Napi::Value& value);
+
+// encode(frames, crops, slots) arguments. The frames view the callers' buffers: `buffers` are
+// their Uint8Arrays, to keep alive until the encode has run.
+struct EncodeArguments {
+  std::vector<FrameView> frames;
+  std::vector<CropParams> crops;
+  std::vector<int> slots;
+  std::vector<Napi::Value> buffers;
+};
+// Reads them from info[first], info[first + 1], info[first + 2]; with slot_count > 0 every slot
+// must also lie in [0, slot_count) (checked before the frames).
+EncodeArguments read_encode_arguments(const Napi::CallbackInfo& info, size_t first, int slot_count);
+
 // decode(slots, tokens: Int32Array, timesteps: Int32Array, seed: bigint) arguments, validated and
 // copied (the caller may reuse its arrays at once).
 struct DecodeArguments {

@@ -86,7 +86,6 @@ NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
   }
   state_->model_path = info[0].As<Napi::String>().Utf8Value();
   state_->backend = info[1].As<Napi::String>().Utf8Value();
-  const double threads = info[2].As<Napi::Number>().DoubleValue();
   if (state_->backend != "cpu" && state_->backend != "cuda") {
     throw_invalid_argument(env, "Expected backend 'cpu' or 'cuda' but received '" + state_->backend + "'");
   }
@@ -99,11 +98,7 @@ NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
       state_->cuda_search_dirs.push_back(dir.As<Napi::String>().Utf8Value());
     }
   }
-  if (!(threads >= 0 && threads <= 4096) || static_cast<int>(threads) != threads) {
-    throw_invalid_argument(env, "Expected an integer thread count in [0, 4096] but received " +
-                                    info[2].ToString().Utf8Value());
-  }
-  state_->threads = static_cast<int>(threads);
+  state_->threads = read_thread_count(env, info[2]);
 
   completions_finalized_ = std::make_shared<std::atomic<bool>>(false);
   auto finalized = completions_finalized_;
@@ -252,11 +247,7 @@ Napi::Value NativeEngine::open(const Napi::CallbackInfo& info) {
 Napi::Value NativeEngine::set_template(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
-  if (!info[0].IsNumber() || (info[0].As<Napi::Number>().DoubleValue() != 0 &&
-                              info[0].As<Napi::Number>().DoubleValue() != 1)) {
-    throw_invalid_argument(env, "Expected template index 0 or 1 but received " + info[0].ToString().Utf8Value());
-  }
-  const int template_index = info[0].As<Napi::Number>().Int32Value();
+  const int template_index = read_template_index(env, info[0]);
   const FrameView frame = read_frame(env, info[1], "frame");
   const CropParams crop = read_crop(env, info[2], "crop");
   auto task = make_task(env, [this, template_index, frame, crop] {
@@ -269,35 +260,11 @@ Napi::Value NativeEngine::set_template(const Napi::CallbackInfo& info) {
 Napi::Value NativeEngine::encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return rejected(env, disposed_failure());
-  if (!info[0].IsArray() || !info[1].IsArray()) throw_invalid_argument(env, "Expected arrays of frames and crops");
-  const Napi::Array frame_values = info[0].As<Napi::Array>();
-  const Napi::Array crop_values = info[1].As<Napi::Array>();
-  const std::vector<int> slots = read_int_array(env, info[2], "slots");
-  if (frame_values.Length() != crop_values.Length() || frame_values.Length() != slots.size()) {
-    throw_invalid_argument(env, "Expected as many crops and slots as frames but received " +
-                                    std::to_string(frame_values.Length()) + " frames, " +
-                                    std::to_string(crop_values.Length()) + " crops and " +
-                                    std::to_string(slots.size()) + " slots");
-  }
-  if (config_) {
-    const int slot_count = 2 * config_->decoder.clip_len;
-    for (size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i] < 0 || slots[i] >= slot_count) {
-        throw_invalid_argument(env, "Expected slots[" + std::to_string(i) + "] in [0, " + std::to_string(slot_count) +
-                                        ") but received " + std::to_string(slots[i]));
-      }
-    }
-  }
-  std::vector<FrameView> frames;
-  std::vector<CropParams> crops;
-  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
-    frames.push_back(read_frame(env, frame_values.Get(i), "frames[" + std::to_string(i) + "]"));
-    crops.push_back(read_crop(env, crop_values.Get(i), "crops[" + std::to_string(i) + "]"));
-  }
-  auto task = make_task(env, [this, frames, crops, slots] { loaded_engine().encode(frames, crops, slots); });
-  for (uint32_t i = 0; i < frame_values.Length(); ++i) {
-    task->keep_alive.push_back(Napi::Persistent(frame_values.Get(i).As<Napi::Object>().Get("data")));
-  }
+  EncodeArguments args = read_encode_arguments(info, 0, config_ ? 2 * config_->decoder.clip_len : 0);
+  auto task = make_task(env, [this, frames = args.frames, crops = args.crops, slots = args.slots] {
+    loaded_engine().encode(frames, crops, slots);
+  });
+  for (const Napi::Value& buffer : args.buffers) task->keep_alive.push_back(Napi::Persistent(buffer));
   return enqueue(env, std::move(task));
 }
 
