@@ -17,6 +17,20 @@ namespace {
 
 constexpr int kChannelChunk = 64;
 
+// Runs body(sequence, e0, e1, worker) for every sequence over channels [e0, e1): the whole
+// channel range when `split` is false (small ops: handing chunks to workers costs more than
+// the work), else chunks of kChannelChunk channels, all (sequence, chunk) pairs on the pool.
+template <typename Body>
+void for_each_sequence_chunk(ThreadPool& pool, int sequences, int channels, bool split, const Body& body) {
+  const int chunks = split ? (channels + kChannelChunk - 1) / kChannelChunk : 1;
+  pool.parallel_for(sequences * chunks, [&](int task, int worker) {
+    const int chunk = task % chunks;
+    const int e0 = split ? chunk * kChannelChunk : 0;
+    const int e1 = split ? std::min(channels, e0 + kChannelChunk) : channels;
+    body(task / chunks, e0, e1, worker);
+  });
+}
+
 // Sequence `s` of a batched conv as a single-sequence one: its pointers moved to its first row.
 CausalConv1dParams conv_sequence(const CausalConv1dParams& p, int s) {
   CausalConv1dParams one = p;
@@ -46,14 +60,9 @@ SelectiveScanParams scan_sequence(const SelectiveScanParams& p, int s) {
 void CpuBackend::causal_conv1d_silu(const CausalConv1dParams& batched) {
   const int L = batched.seq, E = batched.channels, K = batched.width;
   const int sequences = std::max(1, batched.sequences);
-  const int chunks = (E + kChannelChunk - 1) / kChannelChunk;
   const double work = static_cast<double>(L) * E * K * sequences;
-  const int chunks_per_sequence = work < 3.0e4 ? 1 : chunks;
-  pool_.parallel_for(sequences * chunks_per_sequence, [&](int task, int worker) {
-    const CausalConv1dParams p = conv_sequence(batched, task / chunks_per_sequence);
-    const int chunk = task % chunks_per_sequence;
-    const int e0 = chunks_per_sequence == 1 ? 0 : chunk * kChannelChunk;
-    const int e1 = chunks_per_sequence == 1 ? E : std::min(E, e0 + kChannelChunk);
+  for_each_sequence_chunk(pool_, sequences, E, work >= 3.0e4, [&](int sequence, int e0, int e1, int worker) {
+    const CausalConv1dParams p = conv_sequence(batched, sequence);
     const int width = e1 - e0;
     // Weights transposed to [K][channels] so the inner loop is contiguous.
     float* wt = scratch(worker, static_cast<size_t>(K) * width);
@@ -123,14 +132,9 @@ void scan_channels(const SelectiveScanParams& p, int e0, int e1, float* scratch)
 void CpuBackend::selective_scan(const SelectiveScanParams& batched) {
   const int L = batched.seq, E = batched.channels, N = batched.state;
   const int sequences = std::max(1, batched.sequences);
-  const int chunks = (E + kChannelChunk - 1) / kChannelChunk;
   const double work = static_cast<double>(L) * E * N * sequences;
-  const int chunks_per_sequence = work < 2.0e4 ? 1 : chunks;
-  pool_.parallel_for(sequences * chunks_per_sequence, [&](int task, int worker) {
-    const SelectiveScanParams p = scan_sequence(batched, task / chunks_per_sequence);
-    const int chunk = task % chunks_per_sequence;
-    const int e0 = chunks_per_sequence == 1 ? 0 : chunk * kChannelChunk;
-    const int e1 = chunks_per_sequence == 1 ? E : std::min(E, e0 + kChannelChunk);
+  for_each_sequence_chunk(pool_, sequences, E, work >= 2.0e4, [&](int sequence, int e0, int e1, int worker) {
+    const SelectiveScanParams p = scan_sequence(batched, sequence);
     scan_channels(p, e0, e1, scratch(worker, static_cast<size_t>(2 * N + 1) * (e1 - e0)));
   });
 }
