@@ -69,7 +69,11 @@ def strip_wrapper_prefixes(name: str) -> str:
 
 
 def model_from_checkpoint(path: str, config_name: Optional[str]) -> SCTDiff:
-    checkpoint = torch.load(path, map_location="cpu")
+    return model_from_loaded(torch.load(path, map_location="cpu"), config_name)
+
+
+def model_from_loaded(checkpoint: Any, config_name: Optional[str]) -> SCTDiff:
+    """The model of a checkpoint already read with torch.load (a training checkpoint or a bare state_dict)."""
     state: Dict[str, torch.Tensor]
     if isinstance(checkpoint, dict) and "model" in checkpoint:
         state = checkpoint["model"]
@@ -95,9 +99,8 @@ PROVENANCE_ARGS = ("stage", "steps", "batch_size", "lr", "high_t_fraction", "cli
                    "init_from")
 
 
-def training_provenance(path: str) -> Optional[Dict[str, Any]]:
-    """Stage, step, samples seen and main settings of a training checkpoint (None for a bare state_dict)."""
-    checkpoint = torch.load(path, map_location="cpu")
+def training_provenance(checkpoint: Any) -> Optional[Dict[str, Any]]:
+    """Stage, step, samples seen and main settings of a loaded training checkpoint (None for a bare state_dict)."""
     if not isinstance(checkpoint, dict) or "step" not in checkpoint:
         return None
     args = checkpoint.get("args") or {}
@@ -124,8 +127,10 @@ def main(argv=None) -> int:
         model = build_model(get_config(args.config or "tiny"), seed=args.random_seed)
         training = {"random_init_seed": args.random_seed}
     else:
-        model = model_from_checkpoint(args.checkpoint, args.config)
-        stages = [training_provenance(p) for p in [*args.history, args.checkpoint]]
+        checkpoint = torch.load(args.checkpoint, map_location="cpu")  # read once: weights and record
+        model = model_from_loaded(checkpoint, args.config)
+        history = [training_provenance(torch.load(p, map_location="cpu")) for p in args.history]
+        stages = [*history, training_provenance(checkpoint)]
         training = {"stages": [s for s in stages if s is not None]}
     export_state(model, args.out, args.dtype, training)
     count = sum(t.numel() for t in model.state_dict().values())
