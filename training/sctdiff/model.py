@@ -392,8 +392,37 @@ def _init_mamba(mamba: BiMamba, out_scale: float, cfg: DecoderConfig) -> None:
         mamba.D_b.fill_(1.0)
 
 
+# Frequencies of the Fourier coordinate codes, in cycles per crop side: the lowest spans the
+# whole token range (period 2 crops), the highest resolves ~6 bins (period 1/64 crop).
+FOURIER_MIN_FREQUENCY = 0.5
+FOURIER_MAX_FREQUENCY = 64.0
+
+
+def coordinate_fourier_codes(cfg: ModelConfig) -> torch.Tensor:
+    """[2*bins, d] embedding rows of the coordinate tokens: sqrt(2) [cos(2 pi f_j u) | sin(2 pi f_j u)].
+
+    u is the token's bin centre in crop units and f_j runs geometrically over d/2 frequencies
+    from FOURIER_MIN_FREQUENCY to FOURIER_MAX_FREQUENCY. Neighbouring bins get similar rows, so
+    the tied head's logits h . e(k) are a smooth function of the coordinate (a Fourier series
+    in u): a gradient step that raises one bin raises its neighbours, and the decoder only has
+    to output the code of a position instead of one of 800 unrelated vectors. Every entry has
+    RMS 1 like the N(0, 1) rows (the noise it is diffused with is unit Gaussian).
+    """
+    tc, dim = cfg.tokens, cfg.decoder.dim
+    k = torch.arange(2 * tc.bins, dtype=torch.float64)
+    u = (k + 0.5) / (tc.bins - 1) + tc.range_min
+    half = dim // 2
+    exponents = torch.arange(half, dtype=torch.float64) / max(1, half - 1)
+    freqs = FOURIER_MIN_FREQUENCY * (FOURIER_MAX_FREQUENCY / FOURIER_MIN_FREQUENCY) ** exponents
+    angles = 2 * math.pi * u[:, None] * freqs[None]
+    return (torch.cat([torch.cos(angles), torch.sin(angles)], dim=1) * math.sqrt(2.0)).float()
+
+
+COORDINATE_INITS = ("normal", "fourier")
+
+
 @torch.no_grad()
-def init_weights(model: SCTDiff, seed: int = 0) -> SCTDiff:
+def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal") -> SCTDiff:
     """Training initialization, deterministic for a seed (global torch RNG is left untouched).
 
     Encoder: trunc-normal(0.02) weights and position/type tables, zero biases, LayerNorm 1/0.
@@ -401,7 +430,11 @@ def init_weights(model: SCTDiff, seed: int = 0) -> SCTDiff:
     comparable to the unit Gaussian noise it is diffused with), norm_f weight 1/sqrt(d) so the
     tied head starts with unit-scale logits, Mamba as in state-spaces/mamba (S4D-real A_log,
     dt bias, D = 1) with out_proj scaled by 1/sqrt(number of Mamba layers) (GPT-2 scheme).
+    `coordinate_init="fourier"` replaces the coordinate tokens' N(0, 1) rows with
+    `coordinate_fourier_codes` (what training uses; "normal" keeps the goldens' weights).
     """
+    if coordinate_init not in COORDINATE_INITS:
+        raise ValueError(f"Expected coordinate_init in {list(COORDINATE_INITS)} but received {coordinate_init!r}")
     cfg = model.cfg
     dc = cfg.decoder
     with torch.random.fork_rng(devices=[]):
@@ -418,6 +451,8 @@ def init_weights(model: SCTDiff, seed: int = 0) -> SCTDiff:
             _trunc_normal(table, 0.02)
         dec = model.decoder
         nn.init.normal_(dec.traj_embed.weight, 0.0, 1.0)
+        if coordinate_init == "fourier":
+            dec.traj_embed.weight[: 2 * cfg.tokens.bins] = coordinate_fourier_codes(cfg)
         nn.init.zeros_(dec.head_bias)
         for table in (dec.pos2d, dec.pos1d, dec.temporal):
             _trunc_normal(table, 0.02)
@@ -436,9 +471,9 @@ def init_weights(model: SCTDiff, seed: int = 0) -> SCTDiff:
     return model
 
 
-def build_model(cfg: ModelConfig, seed: Optional[int] = None) -> SCTDiff:
+def build_model(cfg: ModelConfig, seed: Optional[int] = None, coordinate_init: str = "normal") -> SCTDiff:
     """Construct and (when seed is given) initialize with `init_weights`."""
     model = SCTDiff(cfg)
     if seed is not None:
-        init_weights(model, seed)
+        init_weights(model, seed, coordinate_init)
     return model

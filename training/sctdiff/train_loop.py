@@ -59,6 +59,10 @@ class TrainConfig:
     # Stage 2 clip lengths, one per batch (see SampleConfig.clip_lengths); empty: the decoder's N.
     clip_lengths: List[int] = field(default_factory=list)
     high_t_fraction: float = 0.0  # see SampleConfig.high_t_fraction (paper: 0, uniform t)
+    # Search-crop centre jitter in target sizes (OSTrack/ARTrack: 3.0, uniform +-1.5 per axis).
+    center_jitter: float = 3.0
+    # Coordinate-token embedding init: "fourier" (smooth codes, sctdiff.model) or "normal" N(0, 1).
+    coordinate_init: str = "fourier"
     workers: int = 8
     seed: int = 0
     init_from: Optional[str] = None  # stage 2: the stage-1 checkpoint
@@ -248,7 +252,7 @@ class Trainer:
         self.grid = TokenGrid.from_config(self.mc.tokens)
         self.weights = LossWeights(ce=cfg.ce_weight, siou=cfg.siou_weight, begin_end=cfg.begin_end_weight)
 
-        self.model = build_model(self.mc, seed=cfg.seed).to(self.device)
+        self.model = build_model(self.mc, seed=cfg.seed, coordinate_init=cfg.coordinate_init).to(self.device)
         if state is None and cfg.init_from:
             weights, origin = initial_weights(Path(cfg.init_from), self.mc)
             unwrap(self.model).load_state_dict(weights, strict=True)
@@ -274,7 +278,7 @@ class Trainer:
         sample_cfg = SampleConfig(stage=cfg.stage, clip_len=self.mc.decoder.clip_len,
                                   clip_lengths=tuple(cfg.clip_lengths), length_group=cfg.batch_size,
                                   samples_per_sequence=cfg.samples_per_sequence,
-                                  high_t_fraction=cfg.high_t_fraction)
+                                  high_t_fraction=cfg.high_t_fraction, center_jitter=cfg.center_jitter)
         self.dataset = TrackingSamples(build_sources(cfg, "train", cfg.seed), cfg.source_weights, self.mc,
                                        sample_cfg, seed=cfg.seed)
         # Validation: the same sampler on held-out photos, fixed indices.

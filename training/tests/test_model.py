@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sctdiff.config import micro_config
-from sctdiff.model import (SCTDiff, build_model, decode_outputs, interleave, sinusoidal_embedding,
+from sctdiff.model import (SCTDiff, build_model, coordinate_fourier_codes, decode_outputs, interleave, sinusoidal_embedding,
                            split_interleaved)
 from sctdiff.noise import trajectory_noise
 from sctdiff.schedule import alphas_cumprod
@@ -210,3 +210,22 @@ def test_bf16_autocast_and_int32_indices_train_step_runs(model):
     with torch.no_grad():
         full = model.decoder(feats, torch.randint(0, 799, (1, 2, 4)), torch.tensor([[5, 900]]), torch.randn(1, 2, 4, 32))
     assert full.dtype == torch.float32
+
+
+def test_fourier_coordinate_init_gives_smooth_unit_scale_codes():
+    cfg = micro_config()
+    normal = build_model(cfg, seed=3).state_dict()["decoder.traj_embed.weight"]
+    fourier = build_model(cfg, seed=3, coordinate_init="fourier").state_dict()["decoder.traj_embed.weight"]
+    bins = cfg.tokens.bins
+    codes = fourier[: 2 * bins]
+    assert torch.equal(codes, coordinate_fourier_codes(cfg))
+    # Begin/End rows keep their N(0, 1) draw; every coordinate entry has RMS 1 like them.
+    assert torch.equal(fourier[2 * bins:], normal[2 * bins:])
+    assert codes.pow(2).mean().item() == pytest.approx(1.0, abs=1e-4)
+    # Similarity falls off with the distance between bins: the tied head's logits are smooth in u.
+    sim = (codes @ codes[200]) / cfg.decoder.dim
+    assert sim[200].item() == pytest.approx(1.0, abs=1e-5)
+    assert sim[201] > sim[205] > sim[240] and sim[201].item() > 0.9
+    assert sim[600].abs() < sim[205] - 0.1  # far bins: far less alike than close ones
+    with pytest.raises(ValueError, match="coordinate_init"):
+        build_model(cfg, seed=3, coordinate_init="sinusoid")

@@ -231,3 +231,15 @@ def test_export_records_how_the_weights_were_trained(tmp_path):
     assert [s["run"]["stage"] for s in stages] == [1, 2]
     assert [s["checkpoint_step"] for s in stages] == [2, 1]
     assert stages[0]["samples_seen"] == 2 * 2 and stages[1]["run"]["init_from"] == s1
+
+
+def test_runs_start_from_fourier_coordinate_codes_and_use_the_configured_jitter(tmp_path):
+    from sctdiff.model import coordinate_fourier_codes
+
+    trainer = Trainer(run_cfg(tmp_path / "f", center_jitter=1.25), log=lambda *_: None)
+    bins = trainer.mc.tokens.bins
+    rows = trainer.model.decoder.traj_embed.weight[: 2 * bins].detach()
+    assert torch.equal(rows, coordinate_fourier_codes(trainer.mc))
+    assert trainer.dataset.sc.center_jitter == 1.25 and trainer.val_dataset.sc.center_jitter == 1.25
+    plain = Trainer(run_cfg(tmp_path / "n", coordinate_init="normal"), log=lambda *_: None)
+    assert not torch.equal(plain.model.decoder.traj_embed.weight[: 2 * bins].detach(), rows)
