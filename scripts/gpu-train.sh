@@ -96,6 +96,8 @@ init_args=()
 [ -n "$init" ] && init_args=(--init-from "$init")
 run_stage 1 "$s1" "$batch1" "$stage1_minutes" --lr 4e-4 --warmup-steps 100 --high-t-fraction 0.7 \
   "${init_args[@]}"
+# Does stage 1's decoder read the image? (pred_std near 0 and iou near reference_iou: it does not.)
+"$python" training/probe_image_use.py "$s1/last.pt"  # stdout only: $OUT already holds 8 files
 # shellcheck disable=SC2086  # clip lengths are words on purpose
 run_stage 2 "$s2" "$batch2" "$stage2_minutes" --lr 1e-4 --warmup-steps 20 --high-t-fraction 0.5 \
   --init-from "$s1/last.pt" --clip-lengths $clip_lengths --portable-dir "$out/s2"
