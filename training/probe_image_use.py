@@ -22,14 +22,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sctdiff.checkpoint import load_checkpoint  # noqa: E402
+from export import model_from_checkpoint  # noqa: E402
 from sctdiff.config import ModelConfig  # noqa: E402
-from sctdiff.data import SampleConfig, TrackingSamples, collate_samples, images_to_tensor  # noqa: E402
+from sctdiff.data import SampleConfig, TrackingSamples, collate_samples  # noqa: E402
 from sctdiff.datasets import SyntheticSource  # noqa: E402
 from sctdiff.losses import TokenGrid, dequantize, expected_coordinates  # noqa: E402
-from sctdiff.model import build_model  # noqa: E402
 from sctdiff.photos import PhotoLibrary  # noqa: E402
-from sctdiff.train_loop import box_iou_from_tokens  # noqa: E402
+from sctdiff.train_loop import box_iou_from_tokens, encode_batch, token_box_iou  # noqa: E402
 
 
 @torch.no_grad()
@@ -38,23 +37,19 @@ def probe(model, mc: ModelConfig, samples: int, center_jitter: float, seed: int 
     config = SampleConfig(stage=1, high_t_fraction=1.0, center_jitter=center_jitter)
     data = TrackingSamples([SyntheticSource(PhotoLibrary.load("val", seed=1), seed=seed)], None, mc, config, seed=seed)
     batch = collate_samples([data[i] for i in range(samples)])
-    mean, std = mc.pixel.mean, mc.pixel.std
-    features = model.encoder(images_to_tensor(batch["template0"], mean, std), images_to_tensor(batch["template1"], mean, std),
-                             images_to_tensor(batch["search"].flatten(0, 1), mean, std))[:, None]
+    features = encode_batch(model, batch, mc)
     timesteps = torch.full_like(batch["timesteps"], mc.diffusion.t_new)
     noise = torch.randn((samples, 1, 4, mc.decoder.dim), generator=torch.Generator().manual_seed(seed))
     logits = model.decoder(features, batch["prior"], timesteps, noise)
     shuffled = model.decoder(features.roll(1, 0), batch["prior"], timesteps, noise)
     expected = expected_coordinates(logits[..., 1:5, :], grid)
     target = dequantize(batch["target"][..., 1:5], grid)
-    reference = torch.zeros(*batch["target"].shape, mc.tokens.vocab)
-    reference[..., 1:5, :] = torch.nn.functional.one_hot(batch["prior"], mc.tokens.vocab).float()
     return {
         "pred_std": float(expected.std(0).mean()),
         "target_std": float(target.std(0).mean()),
         "shuffled_shift": float((expected - expected_coordinates(shuffled[..., 1:5, :], grid)).abs().mean()),
         "iou": float(box_iou_from_tokens(logits, batch["target"], grid).mean()),
-        "reference_iou": float(box_iou_from_tokens(reference, batch["target"], grid).mean()),
+        "reference_iou": float(token_box_iou(batch["prior"], batch["target"][..., 1:5], grid).mean()),
     }
 
 
@@ -64,11 +59,8 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--center-jitter", type=float, default=3.0, help="the run's --center-jitter (default 3)")
     args = parser.parse_args(argv)
-    state = load_checkpoint(args.checkpoint)
-    mc = ModelConfig.from_dict(state["config"])
-    model = build_model(mc)
-    model.load_state_dict(state["model"])
-    print(json.dumps({k: round(v, 4) for k, v in probe(model.eval(), mc, args.samples, args.center_jitter).items()}))
+    model = model_from_checkpoint(args.checkpoint, None).eval()
+    print(json.dumps({k: round(v, 4) for k, v in probe(model, model.cfg, args.samples, args.center_jitter).items()}))
     return 0
 
 

@@ -29,7 +29,7 @@ from .checkpoint import find_resume_path, load_checkpoint, restore_rng_state, sa
 from .config import ModelConfig, get_config
 from .data import ResumableSampler, SampleConfig, TrackingSamples, collate_samples, images_to_tensor
 from .datasets import SyntheticSource, open_source
-from .losses import LossWeights, TokenGrid, tracking_loss
+from .losses import LossWeights, TokenGrid, dequantize, tracking_loss
 from .model import build_model
 from .photos import PhotoLibrary
 from .safetensors_io import load_file
@@ -183,10 +183,9 @@ def enable_block_checkpointing(model: torch.nn.Module) -> None:
         block._checkpointed = True
 
 
-def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: ModelConfig, grid: TokenGrid,
-                 weights: LossWeights, device: torch.device, amp: bool,
-                 generator: Optional[torch.Generator] = None, amp_decoder: bool = False) -> Dict[str, torch.Tensor]:
-    """One forward pass + loss on a collated batch (tensors already on `device`)."""
+def encode_batch(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: ModelConfig,
+                 use_amp: bool = False) -> torch.Tensor:
+    """Encoder features [B, N, Hs, Ws, D] of a collated batch's uint8 crops (normalised on their device)."""
     mean, std = mc.pixel.mean, mc.pixel.std
     search = batch["search"]  # [B, N, Hs, Hs, 3] uint8
     b, n = search.shape[:2]
@@ -196,11 +195,19 @@ def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: Mod
     if n > 1:
         t0 = t0.repeat_interleave(n, dim=0)
         t1 = t1.repeat_interleave(n, dim=0)
+    with torch.autocast(device_type=search.device.type, dtype=torch.bfloat16, enabled=use_amp):
+        features = model.encoder(t0, t1, x)
+    return features.view(b, n, *features.shape[1:])
+
+
+def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: ModelConfig, grid: TokenGrid,
+                 weights: LossWeights, device: torch.device, amp: bool,
+                 generator: Optional[torch.Generator] = None, amp_decoder: bool = False) -> Dict[str, torch.Tensor]:
+    """One forward pass + loss on a collated batch (tensors already on `device`)."""
+    b, n = batch["search"].shape[:2]
     noise = torch.randn((b, n, 4, mc.decoder.dim), device=device, generator=generator)
     use_amp = amp and device.type == "cuda"
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        features = model.encoder(t0, t1, x)
-    features = features.view(b, n, *features.shape[1:])
+    features = encode_batch(model, batch, mc, use_amp)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp and amp_decoder):
         if not (use_amp and amp_decoder):
             features = features.float()
@@ -212,10 +219,13 @@ def forward_loss(model: torch.nn.Module, batch: Dict[str, torch.Tensor], mc: Mod
 
 def box_iou_from_tokens(logits: torch.Tensor, target: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
     """IoU of argmax-decoded boxes vs the target tokens' boxes, [B, N]."""
-    pred = logits[..., 1:5, : grid.coordinate_tokens].argmax(-1).double()
-    tgt = target[..., 1:5].double()
-    p = (pred + 0.5) / (grid.bins - 1) + grid.range_min
-    t = (tgt + 0.5) / (grid.bins - 1) + grid.range_min
+    return token_box_iou(logits[..., 1:5, : grid.coordinate_tokens].argmax(-1), target[..., 1:5], grid)
+
+
+def token_box_iou(pred: torch.Tensor, target: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
+    """IoU of two boxes given as coordinate tokens [..., 4] (x1, y1, x2, y2), [...]."""
+    p = dequantize(pred, grid)
+    t = dequantize(target, grid)
     iw = (torch.minimum(p[..., 2], t[..., 2]) - torch.maximum(p[..., 0], t[..., 0])).clamp(min=0)
     ih = (torch.minimum(p[..., 3], t[..., 3]) - torch.maximum(p[..., 1], t[..., 1])).clamp(min=0)
     inter = iw * ih

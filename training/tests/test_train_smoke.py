@@ -16,7 +16,7 @@ from sctdiff.config import get_config  # noqa: E402
 from sctdiff.data import SampleConfig, TrackingSamples  # noqa: E402
 from sctdiff.datasets import SyntheticSource  # noqa: E402
 from sctdiff.losses import LossWeights, TokenGrid  # noqa: E402
-from sctdiff.model import build_model  # noqa: E402
+from sctdiff.model import build_model, coordinate_fourier_codes  # noqa: E402
 from sctdiff.photos import PhotoLibrary  # noqa: E402
 from sctdiff.safetensors_io import load_file  # noqa: E402
 from sctdiff.train_loop import TrainConfig, Trainer, forward_loss, param_groups  # noqa: E402
@@ -234,8 +234,6 @@ def test_export_records_how_the_weights_were_trained(tmp_path):
 
 
 def test_runs_start_from_fourier_coordinate_codes_and_use_the_configured_jitter(tmp_path):
-    from sctdiff.model import coordinate_fourier_codes
-
     trainer = Trainer(run_cfg(tmp_path / "f", center_jitter=1.25), log=lambda *_: None)
     bins = trainer.mc.tokens.bins
     rows = trainer.model.decoder.traj_embed.weight[: 2 * bins].detach()
