@@ -88,9 +88,10 @@ def atomic_save(obj: Any, path: Path) -> None:
 def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, Any], optimizer: torch.optim.Optimizer,
                     scheduler: Any, step: int, data_position: int, args: Dict[str, Any],
                     metrics: Optional[Dict[str, float]] = None, keep_copy: bool = False,
-                    portable_dir: Optional[Path] = None) -> Path:
+                    portable_dir: Optional[Path] = None, extra: Optional[Dict[str, Any]] = None) -> Path:
     """Write out_dir/last.pt (and out_dir/step_<step>.pt when keep_copy, and a `write_portable`
-    copy in portable_dir when given); returns last.pt's path."""
+    copy in portable_dir when given); returns last.pt's path. `extra` entries (for example a
+    training-only head's weights) are stored next to the model's."""
     state = {
         "version": CHECKPOINT_VERSION,
         "torch_version": str(torch.__version__),
@@ -104,6 +105,7 @@ def save_checkpoint(out_dir: Path, *, model: torch.nn.Module, config: Dict[str, 
         "args": args,
         "metrics": metrics or {},
     }
+    state.update(extra or {})
     last = Path(out_dir) / LAST
     atomic_save(state, last)
     if keep_copy:

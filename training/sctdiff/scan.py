@@ -70,9 +70,14 @@ def selective_scan_chunked(u, delta, A, B_in, C_in, D, z=None, chunk: int = 64):
 
 
 def selective_scan(u, delta, A, B_in, C_in, D, z=None, mode: str = "chunked", chunk: int = 64):
-    """Dispatch by `mode` ("sequential" is the definition, "chunked" the fast form)."""
+    """Dispatch by `mode`: "sequential" is the definition, "chunked" the fast form on a GPU,
+    "native" the compiled CPU op with its own backward (sctdiff.scan_native; training on a CPU)."""
+    if mode == "native":
+        from .scan_native import selective_scan_native
+
+        return selective_scan_native(u, delta, A, B_in, C_in, D, z)
     if mode == "sequential":
         return selective_scan_sequential(u, delta, A, B_in, C_in, D, z)
     if mode == "chunked":
         return selective_scan_chunked(u, delta, A, B_in, C_in, D, z, chunk=chunk)
-    raise ValueError(f"Expected scan mode 'sequential' or 'chunked' but received {mode!r}")
+    raise ValueError(f"Expected scan mode 'sequential', 'chunked' or 'native' but received {mode!r}")

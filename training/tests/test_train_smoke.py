@@ -241,3 +241,52 @@ def test_runs_start_from_fourier_coordinate_codes_and_use_the_configured_jitter(
     assert trainer.dataset.sc.center_jitter == 1.25 and trainer.val_dataset.sc.center_jitter == 1.25
     plain = Trainer(run_cfg(tmp_path / "n", coordinate_init="normal"), log=lambda *_: None)
     assert not torch.equal(plain.model.decoder.traj_embed.weight[: 2 * bins].detach(), rows)
+
+
+def test_the_centre_heatmap_targets_peak_at_the_box_centre_and_sum_to_one():
+    from sctdiff.aux_heads import center_heatmap_targets
+    from sctdiff.augment import quantize_corners
+
+    grid = TokenGrid()
+    # A box centred at (0.7, 0.3) of the crop: patch column 5, row 2 of an 8 x 8 grid.
+    corners = quantize_corners(np.array([[0.6, 0.2, 0.8, 0.4]]), grid.bins, grid.range_min, grid.range_max)
+    tokens = torch.as_tensor(np.concatenate([[[800]], corners, [[801]]], axis=1))
+    soft = center_heatmap_targets(tokens, 8, grid, sigma_cells=1.0)
+    assert soft.shape == (1, 64)
+    assert abs(soft.sum().item() - 1.0) < 1e-6
+    assert soft.argmax().item() == 2 * 8 + 5
+    sharp = center_heatmap_targets(tokens, 8, grid, sigma_cells=0.3)
+    assert sharp.max() > soft.max()
+
+
+def test_a_run_with_the_centre_heatmap_loss_trains_saves_and_resumes_its_head(tmp_path):
+    cfg = run_cfg(tmp_path / "aux", steps=2, aux_center_weight=1.0)
+    trainer = Trainer(cfg, log=lambda *_: None)
+    assert trainer.aux_head is not None
+    before = trainer.aux_head.score.weight.detach().clone()
+    trainer.run()
+    after = trainer.aux_head.score.weight.detach().clone()
+    assert not torch.equal(before, after), "the head got no gradient"
+    saved = load_checkpoint(tmp_path / "aux" / "run" / "last.pt")
+    assert torch.equal(saved["aux_head"]["score.weight"], after)
+    assert not any(k.startswith("aux") for k in saved["model"]), "the head must stay out of the model's weights"
+    log = [json.loads(line) for line in (tmp_path / "aux" / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("aux_center" in r for r in log)
+    resumed = Trainer(run_cfg(tmp_path / "aux", steps=3, aux_center_weight=1.0, resume="auto"), log=lambda *_: None)
+    assert torch.equal(resumed.aux_head.score.weight, after)
+
+
+def test_cpu_runs_pick_the_compiled_scan_and_bf16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
+    from sctdiff import train_loop
+
+    cpu = torch.device("cpu")
+    assert train_loop.resolve_scan_mode("sequential", cpu) == "sequential"
+    assert train_loop.resolve_scan_mode("auto", torch.device("cuda")) == "chunked"
+    monkeypatch.setattr(train_loop, "cpu_has_fast_bf16", lambda: False)
+    assert not train_loop.autocast_enabled(True, cpu)
+    monkeypatch.setattr(train_loop, "cpu_has_fast_bf16", lambda: True)
+    assert train_loop.autocast_enabled(True, cpu)
+    assert not train_loop.autocast_enabled(False, cpu)
+    trainer = Trainer(run_cfg(tmp_path / "s", scan="sequential"), log=lambda *_: None)
+    modes = {m.scan_mode for m in trainer.model.modules() if hasattr(m, "scan_mode")}
+    assert modes == {"sequential"}
