@@ -1,6 +1,8 @@
 """Run OpenCV's CSRT and KCF on a GOT-10k-layout set and write GOT-10k result files.
 
-  /usr/bin/python3 training/eval_opencv.py [--root training/valset] [--trackers csrt kcf]
+  /usr/bin/python3 training/eval_opencv.py [--root training/valset] [--trackers csrt kcf static]
+
+`static` is no OpenCV tracker but the floor: the initial box repeated on every frame.
 
 Results go to <results>/<tracker>/<seq>/<seq>_001.txt (one x,y,w,h box per frame, the first
 being the initial box) and <seq>_time.txt (seconds per frame), the layout the got10k
@@ -29,8 +31,19 @@ from sctdiff.datasets import Got10k  # noqa: E402
 DEFAULT_ROOT = Path(__file__).resolve().parent / "valset"
 
 
+class StaticTracker:
+    """The floor every tracker must clear: it answers the initial box on every frame."""
+
+    def init(self, _frame, box) -> None:
+        self.box = tuple(float(v) for v in box)
+
+    def update(self, _frame):
+        return True, self.box
+
+
 def _create(name: str):
     factories: Dict[str, Callable] = {
+        "static": StaticTracker,
         "csrt": getattr(cv2, "TrackerCSRT_create", None) or cv2.legacy.TrackerCSRT_create,
         "kcf": getattr(cv2, "TrackerKCF_create", None) or cv2.legacy.TrackerKCF_create,
         "mil": getattr(cv2, "TrackerMIL_create", None),
@@ -50,7 +63,8 @@ def run_tracker(name: str, frames: List[np.ndarray], init_box: np.ndarray):
     times = np.zeros(len(frames))
     boxes[0] = init_box
     start = time.perf_counter()
-    tracker.init(frames[0], tuple(int(round(v)) for v in init_box))
+    tracker.init(frames[0], tuple(float(v) for v in init_box) if name == "static"
+                 else tuple(int(round(v)) for v in init_box))
     times[0] = time.perf_counter() - start
     for i in range(1, len(frames)):
         start = time.perf_counter()
