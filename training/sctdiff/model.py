@@ -419,10 +419,47 @@ def coordinate_fourier_codes(cfg: ModelConfig) -> torch.Tensor:
 
 
 COORDINATE_INITS = ("normal", "fourier")
+ENCODER_INITS = ("trunc_normal", "mimetic")
 
 
 @torch.no_grad()
-def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal") -> SCTDiff:
+def mimetic_attention_init(attn: "Attention", generator: torch.Generator,
+                           qk_scale: Tuple[float, float] = (0.7, 0.7),
+                           vo_scale: Tuple[float, float] = (0.4, 0.4)) -> None:
+    """Mimetic initialization of one attention layer (Trockman & Kolter, ICML 2023).
+
+    Why: trained from scratch on little data, a ViT's attention starts as noise and needs many
+    samples to learn that a token should attend to tokens that look like it. Pretrained ViTs
+    show W_q^T W_k ~ a + I (tokens attend to similar tokens) and W_proj W_v ~ a - I; starting
+    there is a data-free stand-in for pretraining that the paper found to speed up small-data
+    ViT training markedly. For a one-stream tracker the first half is exactly template matching:
+    a search token that looks like template tokens attends to them.
+
+    Per head h (head dim k of model dim d): W_q,h^T W_k,h is the best rank-k approximation of
+    a1 Z1 + b1 I and W_proj,h W_v,h of a2 Z2 - b2 I, with Z ~ N(0, 1/d), factored by SVD.
+    Draws only from `generator`, so the rest of an init stays draw for draw the same."""
+    d = attn.qkv.in_features
+    heads = attn.heads
+    k = d // heads
+    eye = torch.eye(d)
+    wq, wk, wv = attn.qkv.weight.view(3, heads, k, d)  # torch Linear rows: q = W_q x
+    wproj = attn.proj.weight.view(d, heads, k)
+    for h in range(heads):
+        a1, b1 = qk_scale
+        u, s, vt = torch.linalg.svd(a1 * torch.randn(d, d, generator=generator) / math.sqrt(d) + b1 * eye)
+        root = s[:k].sqrt()
+        wq[h].copy_(root[:, None] * u[:, :k].T)  # W_q^T W_k = U_k S_k V_k^T
+        wk[h].copy_(root[:, None] * vt[:k])
+        a2, b2 = vo_scale
+        u, s, vt = torch.linalg.svd(a2 * torch.randn(d, d, generator=generator) / math.sqrt(d) - b2 * eye)
+        root = s[:k].sqrt()
+        wproj[:, h].copy_(u[:, :k] * root[None, :])  # W_proj,h W_v,h = U_k S_k V_k^T
+        wv[h].copy_(root[:, None] * vt[:k])
+
+
+@torch.no_grad()
+def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal",
+                 encoder_init: str = "trunc_normal") -> SCTDiff:
     """Training initialization, deterministic for a seed (global torch RNG is left untouched).
 
     Encoder: trunc-normal(0.02) weights and position/type tables, zero biases, LayerNorm 1/0.
@@ -432,9 +469,13 @@ def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal")
     dt bias, D = 1) with out_proj scaled by 1/sqrt(number of Mamba layers) (GPT-2 scheme).
     `coordinate_init="fourier"` replaces the coordinate tokens' N(0, 1) rows with
     `coordinate_fourier_codes` (what training uses; "normal" keeps the goldens' weights).
+    `encoder_init="mimetic"` then re-initializes every encoder attention layer with
+    `mimetic_attention_init` (a stand-in for the pretrained ViT OSTrack starts from).
     """
     if coordinate_init not in COORDINATE_INITS:
         raise ValueError(f"Expected coordinate_init in {list(COORDINATE_INITS)} but received {coordinate_init!r}")
+    if encoder_init not in ENCODER_INITS:
+        raise ValueError(f"Expected encoder_init in {list(ENCODER_INITS)} but received {encoder_init!r}")
     cfg = model.cfg
     dc = cfg.decoder
     with torch.random.fork_rng(devices=[]):
@@ -449,6 +490,10 @@ def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal")
                 nn.init.zeros_(module.bias)
         for table in (enc.pos_embed_z, enc.pos_embed_x, enc.type_embed):
             _trunc_normal(table, 0.02)
+        if encoder_init == "mimetic":
+            mimetic_generator = torch.Generator().manual_seed(seed + 0x6D696D)  # "mim"
+            for block in enc.blocks:
+                mimetic_attention_init(block.attn, mimetic_generator)
         dec = model.decoder
         nn.init.normal_(dec.traj_embed.weight, 0.0, 1.0)
         if coordinate_init == "fourier":
@@ -471,9 +516,10 @@ def init_weights(model: SCTDiff, seed: int = 0, coordinate_init: str = "normal")
     return model
 
 
-def build_model(cfg: ModelConfig, seed: Optional[int] = None, coordinate_init: str = "normal") -> SCTDiff:
+def build_model(cfg: ModelConfig, seed: Optional[int] = None, coordinate_init: str = "normal",
+                encoder_init: str = "trunc_normal") -> SCTDiff:
     """Construct and (when seed is given) initialize with `init_weights`."""
     model = SCTDiff(cfg)
     if seed is not None:
-        init_weights(model, seed, coordinate_init)
+        init_weights(model, seed, coordinate_init, encoder_init)
     return model

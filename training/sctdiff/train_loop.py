@@ -69,6 +69,9 @@ class TrainConfig:
     center_jitter: float = 3.0
     # Coordinate-token embedding init: "fourier" (smooth codes, sctdiff.model) or "normal" N(0, 1).
     coordinate_init: str = "fourier"
+    # Encoder attention init: "trunc_normal" (OSTrack's ViT from scratch) or "mimetic"
+    # (sctdiff.model.mimetic_attention_init: W_q^T W_k ~ I, a data-free stand-in for pretraining).
+    encoder_init: str = "trunc_normal"
     workers: int = 8
     seed: int = 0
     init_from: Optional[str] = None  # stage 2: the stage-1 checkpoint
@@ -312,7 +315,8 @@ class Trainer:
         self.grid = TokenGrid.from_config(self.mc.tokens)
         self.weights = LossWeights(ce=cfg.ce_weight, siou=cfg.siou_weight, begin_end=cfg.begin_end_weight)
 
-        self.model = build_model(self.mc, seed=cfg.seed, coordinate_init=cfg.coordinate_init).to(self.device)
+        self.model = build_model(self.mc, seed=cfg.seed, coordinate_init=cfg.coordinate_init,
+                                 encoder_init=cfg.encoder_init).to(self.device)
         if state is None and cfg.init_from:
             weights, origin = initial_weights(Path(cfg.init_from), self.mc)
             unwrap(self.model).load_state_dict(weights, strict=True)

@@ -229,3 +229,43 @@ def test_fourier_coordinate_init_gives_smooth_unit_scale_codes():
     assert sim[600].abs() < sim[205] - 0.1  # far bins: far less alike than close ones
     with pytest.raises(ValueError, match="coordinate_init"):
         build_model(cfg, seed=3, coordinate_init="sinusoid")
+
+
+def _attention_products(model):
+    """Per encoder layer: (sum over heads of W_q^T W_k, sum over heads of W_proj,h W_v,h), both [d, d]."""
+    out = []
+    for block in model.encoder.blocks:
+        attn = block.attn
+        d = attn.qkv.in_features
+        k = d // attn.heads
+        wq, wk, wv = attn.qkv.weight.view(3, attn.heads, k, d)
+        wproj = attn.proj.weight.view(d, attn.heads, k)
+        out.append((sum(wq[h].T @ wk[h] for h in range(attn.heads)),
+                    sum(wproj[:, h] @ wv[h] for h in range(attn.heads))))
+    return out
+
+
+def test_mimetic_encoder_init_makes_tokens_attend_to_similar_tokens():
+    cfg = micro_config()
+    plain = build_model(cfg, seed=3, coordinate_init="fourier")
+    mimetic = build_model(cfg, seed=3, coordinate_init="fourier", encoder_init="mimetic")
+    d = cfg.encoder.dim
+    for (qk, vo), (qk0, _) in zip(_attention_products(mimetic), _attention_products(plain)):
+        # W_q^T W_k ~ a Z + b I: a clearly positive diagonal over off-diagonal noise ...
+        off = qk - torch.diag(qk.diag())
+        assert qk.diag().mean() > 0.3 and qk.diag().mean() > 3 * off.std()
+        # ... and W_proj W_v ~ a Z - b I: a negative one. The plain init has neither.
+        assert vo.diag().mean() < -0.2
+        assert abs(qk0.diag().mean()) < 0.05
+    # A token's query then scores an identical key above unrelated ones.
+    attn = mimetic.encoder.blocks[0].attn
+    x = torch.randn(16, d)
+    q, k, _ = attn.qkv(x).split(d, dim=-1)
+    scores = q @ k.T
+    assert (scores.diag() > scores.masked_fill(torch.eye(16, dtype=torch.bool), -1e9).max(-1).values).float().mean() > 0.8
+    # Everything outside the attention projections is the plain init, draw for draw.
+    plain_state, mimetic_state = plain.state_dict(), mimetic.state_dict()
+    changed = [name for name in plain_state if not torch.equal(plain_state[name], mimetic_state[name])]
+    assert changed and all(".attn.qkv.weight" in n or ".attn.proj.weight" in n for n in changed)
+    with pytest.raises(ValueError, match="encoder_init"):
+        build_model(cfg, seed=3, encoder_init="xavier")
