@@ -17,7 +17,9 @@
 #
 # Writes under $OUT (or runs/gpu-train/out): sctdiff-tiny.safetensors (F16, with the training
 # record), stage1.jsonl, stage2.jsonl, s2/ (portable checkpoint: last.pt.part*, index).
-# Env: PYTHON, MODEL (tiny), BATCH1 (64), BATCH2 (16), WORKERS (nproc - 2), CLIP_LENGTHS ("4 5 6").
+# Env: PYTHON, MODEL (tiny), BATCH1 (64), BATCH2 (16), WORKERS (nproc - 2), CLIP_LENGTHS ("4 5 6"),
+# AUX_CENTER (1: stage 1's centre-heatmap loss weight, 0 is the paper's objective),
+# ENCODER_INIT (trunc_normal or mimetic; only when stage 1 starts from scratch).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,6 +42,9 @@ model="${MODEL:-tiny}"
 batch1="${BATCH1:-64}" batch2="${BATCH2:-16}"
 workers="${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}"
 clip_lengths="${CLIP_LENGTHS:-4 5 6}"
+# From scratch the encoder gets almost no gradient through a decoder that answers the prior box
+# (docs/training.md): stage 1 adds the centre-heatmap loss and centres targets within +-1 size.
+aux_center="${AUX_CENTER:-1}" encoder_init="${ENCODER_INIT:-trunc_normal}"
 out="${OUT:-$root/runs/gpu-train/out}"
 runs="$root/runs/gpu-train"
 mkdir -p "$out" "$runs"
@@ -95,7 +100,7 @@ s1="$runs/s1" s2="$runs/s2"
 init_args=()
 [ -n "$init" ] && init_args=(--init-from "$init")
 run_stage 1 "$s1" "$batch1" "$stage1_minutes" --lr 4e-4 --warmup-steps 100 --high-t-fraction 0.7 \
-  "${init_args[@]}"
+  --aux-center-weight "$aux_center" --center-jitter 2 --encoder-init "$encoder_init" "${init_args[@]}"
 # Does stage 1's decoder read the image? (pred_std near 0 and iou near reference_iou: it does not.)
 "$python" training/probe_image_use.py "$s1/last.pt"  # stdout only: $OUT already holds 8 files
 # shellcheck disable=SC2086  # clip lengths are words on purpose
