@@ -10,6 +10,7 @@ JSON), or a bare state_dict together with --config.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -99,6 +100,27 @@ PROVENANCE_ARGS = ("stage", "steps", "batch_size", "lr", "high_t_fraction", "cli
                    "init_from")
 
 
+def with_clip_len(model: SCTDiff, clip_len: int) -> SCTDiff:
+    """The same weights as a model of `clip_len` frames per window (the first rows of the temporal table).
+
+    Why: a stage-1 checkpoint has only ever decoded single frames (N = 1); its temporal rows
+    past the first are untrained, so as an N = 6 model it cannot track. Exported with
+    clip_len 1, the engines run it as the single-frame tracker it is (stride 1), which is how
+    stage 1 is evaluated before stage 2 exists."""
+    trained = model.cfg.decoder.clip_len
+    if not 1 <= clip_len <= trained:
+        raise ValueError(f"Expected a clip length from 1 to {trained} (the model's) but received {clip_len}")
+    if clip_len == trained:
+        return model
+    decoder = dataclasses.replace(model.cfg.decoder, clip_len=clip_len)
+    cfg = dataclasses.replace(model.cfg, decoder=decoder)
+    state = dict(model.state_dict())
+    state["decoder.temporal"] = state["decoder.temporal"][:clip_len].clone()
+    out = SCTDiff(cfg)
+    out.load_state_dict(state, strict=True)
+    return out
+
+
 def training_provenance(checkpoint: Any) -> Optional[Dict[str, Any]]:
     """Stage, step, samples seen and main settings of a loaded training checkpoint (None for a bare state_dict)."""
     if not isinstance(checkpoint, dict) or "step" not in checkpoint:
@@ -122,6 +144,9 @@ def main(argv=None) -> int:
     parser.add_argument("--history", nargs="*", default=[],
                         help="earlier checkpoints of the same model (e.g. stage 1), recorded in the file's "
                              "'training' metadata before --checkpoint")
+    parser.add_argument("--clip-len", type=int, default=None,
+                        help="frames per window of the exported model (default: the checkpoint's); 1 exports a "
+                             "stage-1 checkpoint as the single-frame tracker it was trained as (track with --stride 1)")
     args = parser.parse_args(argv)
     if args.random_seed is not None:
         model = build_model(get_config(args.config or "tiny"), seed=args.random_seed)
@@ -132,6 +157,9 @@ def main(argv=None) -> int:
         history = [training_provenance(torch.load(p, map_location="cpu")) for p in args.history]
         stages = [*history, training_provenance(checkpoint)]
         training = {"stages": [s for s in stages if s is not None]}
+    if args.clip_len is not None:
+        model = with_clip_len(model, args.clip_len)
+        training["clip_len"] = args.clip_len
     export_state(model, args.out, args.dtype, training)
     count = sum(t.numel() for t in model.state_dict().values())
     print(f"wrote {args.out}: {model.cfg.name}, {count} parameters, {args.dtype}")

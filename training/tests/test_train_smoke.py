@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -290,3 +291,28 @@ def test_cpu_runs_pick_the_compiled_scan_and_bf16_only_where_the_cpu_has_it(tmp_
     trainer = Trainer(run_cfg(tmp_path / "s", scan="sequential"), log=lambda *_: None)
     modes = {m.scan_mode for m in trainer.model.modules() if hasattr(m, "scan_mode")}
     assert modes == {"sequential"}
+
+
+def test_a_stage1_checkpoint_exports_as_a_single_frame_model(tmp_path):
+    from export import main as export_main
+
+    Trainer(run_cfg(tmp_path / "s1", steps=1), log=lambda *_: None).run()
+    checkpoint = str(tmp_path / "s1" / "run" / "last.pt")
+    out = tmp_path / "single.safetensors"
+    assert export_main(["--checkpoint", checkpoint, "--clip-len", "1", "--out", str(out)]) == 0
+    single, full = load_model(str(out)), model_from_checkpoint(checkpoint, None)
+    assert single.cfg.decoder.clip_len == 1 and full.cfg.decoder.clip_len == 6
+    assert single.state_dict()["decoder.temporal"].shape[0] == 1
+    assert json.loads(load_file(str(out))[1]["training"])["clip_len"] == 1
+    # A one-frame window decodes exactly as the full model decodes it.
+    mc = full.cfg
+    g = torch.Generator().manual_seed(0)
+    side = mc.encoder.search_size // mc.encoder.patch
+    features = torch.randn(1, 1, side, side, mc.encoder.dim, generator=g)
+    tokens = torch.randint(0, 800, (1, 1, 4), generator=g)
+    timesteps = torch.tensor([[mc.diffusion.t_new]])
+    noise = torch.randn(1, 1, 4, mc.decoder.dim, generator=g)
+    with torch.no_grad():
+        assert torch.equal(single.decoder(features, tokens, timesteps, noise), full.decoder(features, tokens, timesteps, noise))
+    with pytest.raises(ValueError, match="clip length from 1 to 6"):
+        export_main(["--checkpoint", checkpoint, "--clip-len", "7", "--out", str(tmp_path / "x.safetensors")])
