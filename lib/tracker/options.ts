@@ -36,7 +36,8 @@ export interface TrackerOptions {
   threads?: number;
   /**
    * Frames the window slides by, 1 … clipLength. Default: 3 (the paper's overlap ratio 0.5
-   * with N = 6). `clipLength` means no overlap (no refinement); 1 decodes at every frame.
+   * with N = 6), or the model's clip length when that is shorter (a single-frame model: 1).
+   * `clipLength` means no overlap (no refinement); 1 decodes at every frame.
    */
   stride?: number;
   /** When `track()` resolves; see {@link LatencyMode}. Default: 'frame'. */

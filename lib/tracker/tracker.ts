@@ -143,6 +143,9 @@ export class Tracker implements AsyncDisposable {
         ...(logger ? { logger: (line: string) => logger('warn', line) } : {}),
       }));
     const ownsEngine = options.engine === undefined;
+    // An unset stride is 3 or, for a model of shorter windows (a stage-1 model exported with
+    // clip length 1), that clip length: the default must work for every valid model.
+    if (options.stride === undefined) resolved.stride = Math.min(resolved.stride, engine.model.clipLength);
     try {
       validateStride(resolved.stride, engine.model.clipLength);
     } catch (error) {
@@ -150,6 +153,11 @@ export class Tracker implements AsyncDisposable {
       throw error;
     }
     return new Tracker(engine, ownsEngine, resolved);
+  }
+
+  /** Frames the window slides by: the `stride` option, or its default for this model. */
+  get stride(): number {
+    return this.#options.stride;
   }
 
   /** Name of the backend running the network ("cpu", "cuda", …). */

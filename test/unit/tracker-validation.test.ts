@@ -101,6 +101,19 @@ describe('Tracker input errors', () => {
     expect(defaultModelPath()).toBe(path.join(packageRoot, 'models', 'sctdiff-tiny.safetensors'));
   });
 
+  it('defaults the stride to 3, or to the clip length of a model with shorter windows', async () => {
+    const six = await Tracker.create({ engine: new TestEngine({ groundTruth: GT }) });
+    const single = await Tracker.create({ engine: new TestEngine({ groundTruth: GT, model: { clipLength: 1 } }) });
+    expect([six.stride, single.stride]).toEqual([3, 1]);
+    // A stride given explicitly is still checked against the model, not adjusted.
+    await expect(Tracker.create({ engine: new TestEngine({ groundTruth: GT, model: { clipLength: 1 } }), stride: 3 })).rejects.toThrow(
+      "Expected a stride between 1 and 1 (the model's clip length) but received 3",
+    );
+    await single.init(makeTestFrame(0), GT[0]!);
+    await expect(single.track(makeTestFrame(1))).resolves.toMatchObject({ frameIndex: 1 });
+    await Promise.all([six.dispose(), single.dispose()]);
+  });
+
   it('rejects bad options with typed errors', async () => {
     const engine = new TestEngine({ groundTruth: GT });
     await expect(Tracker.create({ engine, stride: 7 })).rejects.toThrow(
