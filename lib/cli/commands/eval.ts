@@ -37,7 +37,7 @@ Options:
   --model FILE       Model (.safetensors). Default: the package's bundled model.
   --device NAME      auto | cpu | cuda. Default: auto.
   --threads N        CPU threads, 0 = one per core. Default: 0.
-  --stride N         Frames the window slides by. Default: 3.
+  --stride N         Frames the window slides by. Default: 3 (the clip length if shorter).
   --latency MODE     window | frame, as for track. Default: window.
   --quiet            No progress output.
   --verbose          Also log each window decode and template update.

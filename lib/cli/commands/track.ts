@@ -34,7 +34,7 @@ Options:
   --model FILE         Model (.safetensors). Default: the package's bundled model.
   --device NAME        auto | cpu | cuda. Default: auto (CUDA when available, else CPU).
   --threads N          CPU threads, 0 = one per core. Default: 0.
-  --stride N           Frames the window slides by (1 … clip length). Default: 3.
+  --stride N           Frames the window slides by (1 … clip length). Default: 3, or the clip length if shorter.
   --latency MODE       window: one decoder call per stride frames (fastest offline);
                        frame: a provisional box for every frame first, as a live feed
                        would get (one decoder call per frame). Default: window.
