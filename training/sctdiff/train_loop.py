@@ -184,10 +184,20 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         if metadata.get("format") != "sct-diff" or "config" not in metadata:
             raise ValueError(f"Expected an sct-diff model file but {path} has metadata {sorted(metadata)}")
         saved = ModelConfig.from_json(metadata["config"])
+        weights = {name: t.float() for name, t in tensors.items()}
+        saved_frames, frames = saved.decoder.clip_len, mc.decoder.clip_len
+        # A single-frame export of stage 1 (export.py --clip-len) continues as the full model:
+        # its one trained temporal row starts every frame's row (stage 2 learns them apart).
+        if saved_frames < frames and "decoder.temporal" in weights:
+            saved.decoder.clip_len = frames
+            if saved.to_dict() == mc.to_dict():
+                weights["decoder.temporal"] = weights["decoder.temporal"][:1].repeat(frames, 1)
+                return weights, f"exported {saved_frames}-frame model widened to {frames} frames"
+            saved.decoder.clip_len = saved_frames
         if saved.to_dict() != mc.to_dict():
             raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
                              "with other sizes; pass --model with its config")
-        return {name: t.float() for name, t in tensors.items()}, f"exported model, {len(tensors)} tensors"
+        return weights, f"exported model, {len(tensors)} tensors"
     init = load_checkpoint(path)
     return init["model"], f"step {init.get('step')}, stage {init.get('args', {}).get('stage')}"
 

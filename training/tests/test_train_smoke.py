@@ -316,3 +316,17 @@ def test_a_stage1_checkpoint_exports_as_a_single_frame_model(tmp_path):
         assert torch.equal(single.decoder(features, tokens, timesteps, noise), full.decoder(features, tokens, timesteps, noise))
     with pytest.raises(ValueError, match="clip length from 1 to 6"):
         export_main(["--checkpoint", checkpoint, "--clip-len", "7", "--out", str(tmp_path / "x.safetensors")])
+
+
+def test_a_single_frame_export_initialises_a_full_run(tmp_path):
+    from export import main as export_main
+
+    Trainer(run_cfg(tmp_path / "s1", steps=1), log=lambda *_: None).run()
+    checkpoint = str(tmp_path / "s1" / "run" / "last.pt")
+    out = tmp_path / "single.safetensors"
+    assert export_main(["--checkpoint", checkpoint, "--clip-len", "1", "--out", str(out)]) == 0
+    run = Trainer(run_cfg(tmp_path / "s2", stage=2, steps=1, init_from=str(out)), log=lambda *_: None)
+    temporal = run.model.state_dict()["decoder.temporal"]
+    trained = model_from_checkpoint(checkpoint, None).state_dict()["decoder.temporal"][0]
+    assert temporal.shape[0] == 6 and all(torch.equal(row, trained) for row in temporal)
+    assert np.isfinite(run.run()["loss"])
