@@ -12,9 +12,8 @@
 # Each stage starts with a short probe run that measures samples per second on this machine;
 # the stage then resumes from the probe with --steps sized so that the run ends by steps (the
 # LR drop at 80 % of the steps happens) just inside its minutes. Stage 1 starts from --init
-# (default: models/sctdiff-tiny.safetensors, else training/init/sctdiff-tiny-stage1.safetensors,
-# when it exists, so GPU time continues the newest weights instead of starting over; `none`
-# starts from scratch).
+# (default: models/sctdiff-tiny.safetensors when it exists, so GPU time continues the shipped
+# model instead of starting over; `none` starts from scratch).
 #
 # Writes under $OUT (or runs/gpu-train/out): sctdiff-tiny.safetensors (F16, with the training
 # record), stage1.jsonl, stage2.jsonl, s2/ (portable checkpoint: last.pt.part*, index).
@@ -59,13 +58,8 @@ if [ "$photos" -lt 40 ]; then
   echo "and carry it: run(..., carry=[\"training/photos/cache\"])" >&2
   exit 1
 fi
-# Continue the newest tiny weights there are: the shipped model, else the committed CPU stage-1
-# weights (training/init/, docs/training.md "The third CPU run").
-if [ -z "$init" ] && [ "$model" = tiny ]; then
-  for candidate in models/sctdiff-tiny.safetensors training/init/sctdiff-tiny-stage1.safetensors; do
-    if [ -f "$candidate" ]; then init=$candidate; break; fi
-  done
-fi
+# Continue the shipped model (a single-frame stage-1 export is widened to the run's clip length).
+if [ -z "$init" ] && [ -f models/sctdiff-tiny.safetensors ] && [ "$model" = tiny ]; then init=models/sctdiff-tiny.safetensors; fi
 [ "$init" = none ] && init=""
 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
 
