@@ -444,13 +444,12 @@ def mimetic_attention_init(attn: "Attention", generator: torch.Generator,
     eye = torch.eye(d)
     wq, wk, wv = attn.qkv.weight.view(3, heads, k, d)  # torch Linear rows: q = W_q x
     wproj = attn.proj.weight.view(d, heads, k)
+    (a1, b1), (a2, b2) = qk_scale, vo_scale
     for h in range(heads):
-        a1, b1 = qk_scale
         u, s, vt = torch.linalg.svd(a1 * torch.randn(d, d, generator=generator) / math.sqrt(d) + b1 * eye)
         root = s[:k].sqrt()
         wq[h].copy_(root[:, None] * u[:, :k].T)  # W_q^T W_k = U_k S_k V_k^T
         wk[h].copy_(root[:, None] * vt[:k])
-        a2, b2 = vo_scale
         u, s, vt = torch.linalg.svd(a2 * torch.randn(d, d, generator=generator) / math.sqrt(d) - b2 * eye)
         root = s[:k].sqrt()
         wproj[:, h].copy_(u[:, :k] * root[None, :])  # W_proj,h W_v,h = U_k S_k V_k^T

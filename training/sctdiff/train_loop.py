@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -186,14 +186,14 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         saved = ModelConfig.from_json(metadata["config"])
         weights = {name: t.float() for name, t in tensors.items()}
         saved_frames, frames = saved.decoder.clip_len, mc.decoder.clip_len
-        # A single-frame export of stage 1 (export.py --clip-len) continues as the full model:
-        # its one trained temporal row starts every frame's row (stage 2 learns them apart).
-        if saved_frames < frames and "decoder.temporal" in weights:
-            saved.decoder.clip_len = frames
-            if saved.to_dict() == mc.to_dict():
-                weights["decoder.temporal"] = weights["decoder.temporal"][:1].repeat(frames, 1)
-                return weights, f"exported {saved_frames}-frame model widened to {frames} frames"
-            saved.decoder.clip_len = saved_frames
+        # A shorter-window export (export.py --clip-len, e.g. stage 1 as a single-frame model)
+        # continues as the full model: its trained temporal rows stay and the first one starts
+        # every missing frame's row (stage 2 learns them apart).
+        widened = replace(saved, decoder=replace(saved.decoder, clip_len=frames))
+        if saved_frames < frames and widened.to_dict() == mc.to_dict():
+            temporal = weights["decoder.temporal"]
+            weights["decoder.temporal"] = torch.cat([temporal, temporal[:1].repeat(frames - saved_frames, 1)])
+            return weights, f"exported {saved_frames}-frame model widened to {frames} frames"
         if saved.to_dict() != mc.to_dict():
             raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
                              "with other sizes; pass --model with its config")
