@@ -216,6 +216,13 @@ def build_sources(cfg: TrainConfig, split: str, seed: int) -> List[Any]:
 def _worker_init(_: int) -> None:
     import cv2
 
+    # Ctrl-C, `timeout` and job schedulers signal the whole process group. A worker killed by it
+    # makes the DataLoader raise in the main process wherever it happens to be (mid-step, or in
+    # the middle of writing the last checkpoint), so workers leave the stop to the trainer: it
+    # finishes its step, saves and shuts them down. They still exit if the trainer dies.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
 

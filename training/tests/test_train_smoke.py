@@ -98,6 +98,39 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_p
     assert torch.equal(model.state_dict()["decoder.head_bias"], b["decoder.head_bias"])
 
 
+def test_a_stop_signal_to_the_whole_process_group_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    # Ctrl-C, `timeout` and schedulers signal the process group, so the data worker dies too and
+    # the DataLoader raises; the trainer must still save and exit 0, not crash with a traceback.
+    import os
+    import signal
+    import subprocess
+
+    out_dir = tmp_path / "run"
+    train_py = Path(__file__).resolve().parents[1] / "train.py"
+    command = [sys.executable, str(train_py), "--model", "micro", "--steps", "100000", "--batch-size", "2",
+               "--workers", "1", "--log-every", "1", "--eval-every", "0", "--save-every-s", "1e9",
+               "--samples-per-sequence", "2", "--device", "cpu", "--out-dir", str(out_dir)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("{") and json.loads(line).get("step") == 2:
+                break
+        os.killpg(proc.pid, signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    output = "".join(lines) + rest
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output, output
+    state = load_checkpoint(out_dir / "last.pt")
+    assert state["step"] >= 2
+
+
 def test_stage2_initialises_from_stage1_and_trains(tmp_path):
     quiet = lambda *_: None  # noqa: E731
     s1 = Trainer(run_cfg(tmp_path / "s1", steps=1), log=quiet)
