@@ -199,7 +199,16 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
                              "with other sizes; pass --model with its config")
         return weights, f"exported model, {len(tensors)} tensors"
     init = load_checkpoint(path)
-    return init["model"], f"step {init.get('step')}, stage {init.get('args', {}).get('stage')}"
+    weights, stage = init["model"], init.get("args", {}).get("stage")
+    described = f"step {init.get('step')}, stage {stage}"
+    temporal = weights.get("decoder.temporal")
+    if stage == 1 and temporal is not None and temporal.shape[0] > 1:
+        # Stage 1 sees one frame, so only row 0 of the temporal embedding ever trained; rows
+        # 1..N-1 are still their random init. Start them from row 0, as a single-frame export
+        # does (above), so stage 2 begins from a model that tracks at every window position.
+        weights = {**weights, "decoder.temporal": temporal[:1].repeat(temporal.shape[0], 1)}
+        described += f", temporal row 0 copied to all {temporal.shape[0]} frames"
+    return weights, described
 
 
 def build_sources(cfg: TrainConfig, split: str, seed: int) -> List[Any]:
