@@ -172,6 +172,15 @@ def lr_lambda_for(cfg: TrainConfig):
     return factor
 
 
+def rows_from_first(trained: torch.Tensor, frames: int) -> torch.Tensor:
+    """A temporal table of `frames` rows: the `trained` rows, then copies of the first for the rest.
+
+    Frames a model never decoded have untrained rows; starting them from row 0 gives a model
+    that tracks in every window position from the first stage-2 step (stage 2 learns them apart).
+    """
+    return torch.cat([trained, trained[:1].repeat(frames - trained.shape[0], 1)])
+
+
 def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor], str]:
     """Weights to start a run from: a training checkpoint, or a model exported for the engines.
 
@@ -192,7 +201,10 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         widened = replace(saved, decoder=replace(saved.decoder, clip_len=frames))
         if saved_frames < frames and widened.to_dict() == mc.to_dict():
             temporal = weights["decoder.temporal"]
-            weights["decoder.temporal"] = torch.cat([temporal, temporal[:1].repeat(frames - saved_frames, 1)])
+            if temporal.shape[0] != saved_frames:
+                raise ValueError(f"Expected {saved_frames} temporal rows (the file's clip_len) in {path} "
+                                 f"but it holds {temporal.shape[0]}")
+            weights["decoder.temporal"] = rows_from_first(temporal, frames)
             return weights, f"exported {saved_frames}-frame model widened to {frames} frames"
         if saved.to_dict() != mc.to_dict():
             raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
@@ -206,7 +218,7 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         # Stage 1 sees one frame, so only row 0 of the temporal embedding ever trained; rows
         # 1..N-1 are still their random init. Start them from row 0, as a single-frame export
         # does (above), so stage 2 begins from a model that tracks at every window position.
-        weights = {**weights, "decoder.temporal": temporal[:1].repeat(temporal.shape[0], 1)}
+        weights = {**weights, "decoder.temporal": rows_from_first(temporal[:1], temporal.shape[0])}
         described += f", temporal row 0 copied to all {temporal.shape[0]} frames"
     return weights, described
 

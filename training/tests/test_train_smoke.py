@@ -368,3 +368,12 @@ def test_a_single_frame_export_initialises_a_full_run(tmp_path):
     trained = model_from_checkpoint(checkpoint, None).state_dict()["decoder.temporal"][0]
     assert temporal.shape[0] == 6 and all(torch.equal(row, trained) for row in temporal)
     assert np.isfinite(run.run()["loss"])
+    # A file whose temporal table disagrees with its own clip_len is refused, not padded.
+    from sctdiff.safetensors_io import save_file
+
+    tensors, metadata = load_file(str(out))
+    tensors["decoder.temporal"] = tensors["decoder.temporal"].repeat(2, 1)
+    bad = tmp_path / "inconsistent.safetensors"
+    save_file(tensors, str(bad), metadata)
+    with pytest.raises(ValueError, match="Expected 1 temporal rows"):
+        Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(bad)), log=lambda *_: None)
