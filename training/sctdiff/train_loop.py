@@ -374,6 +374,14 @@ class Trainer:
                 self.aux_head.load_state_dict(state["aux_head"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
+            # The scheduler's state holds the saved run's base learning rate; a `--lr` given again
+            # on resume (a warm restart, a lower rate to finish on) would otherwise be ignored.
+            self.scheduler.base_lrs = [cfg.lr for _ in self.optimizer.param_groups]
+            factor = lr_lambda_for(cfg)(self.scheduler.last_epoch)
+            for group in self.optimizer.param_groups:
+                group["initial_lr"] = cfg.lr
+                group["lr"] = cfg.lr * factor
+            self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
             self.step = int(state["step"])
             self.data_position = int(state["data_position"])
             restore_rng_state(state["rng"])

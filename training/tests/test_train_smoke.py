@@ -98,6 +98,20 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_p
     assert torch.equal(model.state_dict()["decoder.head_bias"], b["decoder.head_bias"])
 
 
+def test_a_learning_rate_given_again_on_resume_replaces_the_saved_one(tmp_path):
+    # A warm restart (`--resume auto --lr ...`) must train at the new rate, on the resumed schedule.
+    quiet = lambda *_: None  # noqa: E731
+    Trainer(run_cfg(tmp_path, steps=3), log=quiet).run()
+    resumed = Trainer(run_cfg(tmp_path, steps=8, lr=3e-4, lr_drop_at=0.75, resume="auto"), log=quiet)
+    assert resumed.step == 3
+    assert resumed.scheduler.get_last_lr() == pytest.approx([3e-4] * len(resumed.optimizer.param_groups))
+    lrs = []
+    resumed.log = lambda line: lrs.append(json.loads(line)["lr"]) if line.startswith("{\"step\"") else None
+    resumed.cfg = replace(resumed.cfg, log_every=1)
+    resumed.run()
+    assert lrs[0] == pytest.approx(3e-4) and lrs[-1] == pytest.approx(3e-5), lrs  # drop at step 6
+
+
 def test_a_stop_signal_to_the_whole_process_group_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     # Ctrl-C, `timeout` and schedulers signal the process group, so the data worker dies too and
     # the DataLoader raises; the trainer must still save and exit 0, not crash with a traceback.
