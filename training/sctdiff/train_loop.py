@@ -172,6 +172,17 @@ def lr_lambda_for(cfg: TrainConfig):
     return factor
 
 
+def exported_stage(metadata: Dict[str, str]) -> Optional[int]:
+    """The training stage of the last run an exported file came from (export.py's "training"
+    metadata), or None when the file does not say (random init, another exporter)."""
+    try:
+        stages = json.loads(metadata.get("training", "{}")).get("stages") or []
+        stage = stages[-1].get("run", {}).get("stage") if isinstance(stages[-1], dict) else None
+    except (ValueError, AttributeError):
+        return None
+    return stage if isinstance(stage, int) else None
+
+
 def rows_from_first(trained: torch.Tensor, frames: int) -> torch.Tensor:
     """A temporal table of `frames` rows: the `trained` rows, then copies of the first for the rest.
 
@@ -209,6 +220,11 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         if saved.to_dict() != mc.to_dict():
             raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
                              "with other sizes; pass --model with its config")
+        if exported_stage(metadata) == 1 and frames > 1:
+            # A stage-1 model exported at full clip length: as with a stage-1 checkpoint (below),
+            # only row 0 ever trained.
+            weights["decoder.temporal"] = rows_from_first(weights["decoder.temporal"][:1], frames)
+            return weights, f"exported stage-1 model, temporal row 0 copied to all {frames} frames"
         return weights, f"exported model, {len(tensors)} tensors"
     init = load_checkpoint(path)
     weights, stage = init["model"], init.get("args", {}).get("stage")

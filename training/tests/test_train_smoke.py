@@ -391,3 +391,25 @@ def test_a_single_frame_export_initialises_a_full_run(tmp_path):
     save_file(tensors, str(bad), metadata)
     with pytest.raises(ValueError, match="Expected 1 temporal rows"):
         Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(bad)), log=lambda *_: None)
+
+
+def test_a_full_length_stage1_export_also_starts_every_frame_from_row_0(tmp_path):
+    from export import main as export_main
+
+    quiet = lambda *_: None  # noqa: E731
+    Trainer(run_cfg(tmp_path / "s1", steps=1), log=quiet).run()
+    s1 = str(tmp_path / "s1" / "run" / "last.pt")
+    full = tmp_path / "s1-full.safetensors"
+    assert export_main(["--checkpoint", s1, "--out", str(full)]) == 0  # N = 6, rows 1-5 untrained
+    saved = load_file(str(full))[0]["decoder.temporal"]
+    assert not torch.equal(saved[1:], saved[:1].expand_as(saved[1:]))
+    run = Trainer(run_cfg(tmp_path / "s2", stage=2, steps=1, init_from=str(full)), log=quiet)
+    assert torch.equal(run.model.state_dict()["decoder.temporal"], saved[:1].expand_as(saved))
+    # A stage-2 export keeps the rows stage 2 trained apart.
+    run.run()
+    s2 = tmp_path / "s2-full.safetensors"
+    assert export_main(["--checkpoint", str(tmp_path / "s2" / "run" / "last.pt"), "--out", str(s2)]) == 0
+    trained = load_file(str(s2))[0]["decoder.temporal"]
+    again = Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(s2)), log=quiet)
+    assert torch.equal(again.model.state_dict()["decoder.temporal"], trained)
+    assert not torch.equal(trained[1:], trained[:1].expand_as(trained[1:]))
