@@ -1,6 +1,6 @@
 /**
  * The shipped model tracks: `sct-diff eval` with the default model on four held-out validation
- * sequences (training/make_valset.py, 40 frames each). Measured 2026-12-06: AO 0.665, SR0.5 0.896
+ * sequences (training/make_valset.py, 40 frames each). Measured 2026-12-07: AO 0.729, SR0.5 0.922
  * on these four; answering the initial box on every frame scores 0.169 on the full valset
  * (docs/models.md), a model that ignores the image about that. Skipped where the addon is not
  * built or the model file is absent.
