@@ -176,9 +176,9 @@ def exported_stage(metadata: Dict[str, str]) -> Optional[int]:
     """The training stage of the last run an exported file came from (export.py's "training"
     metadata), or None when the file does not say (random init, another exporter)."""
     try:
-        stages = json.loads(metadata.get("training", "{}")).get("stages") or []
+        stages = json.loads(metadata.get("training", "{}")).get("stages") or [None]
         stage = stages[-1].get("run", {}).get("stage") if isinstance(stages[-1], dict) else None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         return None
     return stage if isinstance(stage, int) else None
 

@@ -413,3 +413,14 @@ def test_a_full_length_stage1_export_also_starts_every_frame_from_row_0(tmp_path
     again = Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(s2)), log=quiet)
     assert torch.equal(again.model.state_dict()["decoder.temporal"], trained)
     assert not torch.equal(trained[1:], trained[:1].expand_as(trained[1:]))
+
+
+def test_exported_stage_reads_the_training_record_and_never_raises_on_a_foreign_one():
+    from sctdiff.train_loop import exported_stage
+
+    assert exported_stage({"training": json.dumps({"stages": [{"run": {"stage": 1}}, {"run": {"stage": 2}}]})}) == 2
+    assert exported_stage({"training": json.dumps({"stages": [{"run": {"stage": 1}}]})}) == 1
+    for foreign in ({}, {"training": "{}"}, {"training": json.dumps({"random_init_seed": 0})},
+                    {"training": json.dumps({"stages": []})}, {"training": "[1]"}, {"training": "not json"},
+                    {"training": json.dumps({"stages": ["x"]})}, {"training": json.dumps({"stages": [{"run": {"stage": "1"}}]})}):
+        assert exported_stage(foreign) is None, foreign
