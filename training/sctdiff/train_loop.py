@@ -220,20 +220,17 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
         if saved.to_dict() != mc.to_dict():
             raise ValueError(f"Expected a model with config {mc.name!r} but {path} holds {saved.name!r} "
                              "with other sizes; pass --model with its config")
-        if exported_stage(metadata) == 1 and frames > 1:
-            # A stage-1 model exported at full clip length: as with a stage-1 checkpoint (below),
-            # only row 0 ever trained.
-            weights["decoder.temporal"] = rows_from_first(weights["decoder.temporal"][:1], frames)
-            return weights, f"exported stage-1 model, temporal row 0 copied to all {frames} frames"
-        return weights, f"exported model, {len(tensors)} tensors"
-    init = load_checkpoint(path)
-    weights, stage = init["model"], init.get("args", {}).get("stage")
-    described = f"step {init.get('step')}, stage {stage}"
+        stage, described = exported_stage(metadata), f"exported model, {len(tensors)} tensors"
+    else:
+        init = load_checkpoint(path)
+        weights, stage = init["model"], init.get("args", {}).get("stage")
+        described = f"step {init.get('step')}, stage {stage}"
     temporal = weights.get("decoder.temporal")
     if stage == 1 and temporal is not None and temporal.shape[0] > 1:
         # Stage 1 sees one frame, so only row 0 of the temporal embedding ever trained; rows
-        # 1..N-1 are still their random init. Start them from row 0, as a single-frame export
-        # does (above), so stage 2 begins from a model that tracks at every window position.
+        # 1..N-1 are still their random init (in a checkpoint and in a full-length export alike).
+        # Start them from row 0, as a single-frame export does (above), so stage 2 begins from a
+        # model that tracks at every window position.
         weights = {**weights, "decoder.temporal": rows_from_first(temporal[:1], temporal.shape[0])}
         described += f", temporal row 0 copied to all {temporal.shape[0]} frames"
     return weights, described
