@@ -58,7 +58,9 @@ if [ "$photos" -lt 40 ]; then
   echo "and carry it: run(..., carry=[\"training/photos/cache\"])" >&2
   exit 1
 fi
-# Continue the shipped model (a single-frame stage-1 export is widened to the run's clip length).
+# Continue the shipped model (a single-frame stage-1 export is widened to the run's clip length;
+# a stage-2 export keeps its rows through stage 1, but stage 2 then restarts rows 1-5 from row 0
+# of the stage-1 checkpoint, as it does for every stage-1 start: see initial_weights).
 if [ -z "$init" ] && [ -f models/sctdiff-tiny.safetensors ] && [ "$model" = tiny ]; then init=models/sctdiff-tiny.safetensors; fi
 [ "$init" = none ] && init=""
 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
