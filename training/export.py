@@ -14,7 +14,7 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 
@@ -133,6 +133,28 @@ def training_provenance(checkpoint: Any) -> Optional[Dict[str, Any]]:
     }
 
 
+def history_stages(path: str) -> List[Dict[str, Any]]:
+    """The training stages behind an earlier checkpoint or exported model, oldest first.
+
+    A checkpoint is one stage. An exported .safetensors file carries its own record, so a run
+    that continues a shipped model whose checkpoints are gone (train.py --init-from the file)
+    still exports the whole history.
+    """
+    if path.endswith(".safetensors"):
+        _, metadata = load_file(path)
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"--history {path}: not an sct-diff model file (metadata {sorted(metadata)})")
+        try:
+            stages = json.loads(metadata.get("training") or "{}").get("stages", [])
+        except (json.JSONDecodeError, AttributeError) as error:
+            raise ValueError(f"--history {path}: its 'training' metadata is not a JSON object ({error})") from None
+        if not isinstance(stages, list):
+            raise ValueError(f"--history {path}: its training stages are not a list")
+        return stages
+    stage = training_provenance(torch.load(path, map_location="cpu"))
+    return [] if stage is None else [stage]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=sorted(CONFIGS), help="named config (random init or bare state_dict)")
@@ -142,8 +164,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="output .safetensors path")
     parser.add_argument("--dtype", default="F32", choices=sorted(EXPORT_DTYPES))
     parser.add_argument("--history", nargs="*", default=[],
-                        help="earlier checkpoints of the same model (e.g. stage 1), recorded in the file's "
-                             "'training' metadata before --checkpoint")
+                        help="earlier checkpoints of the same model (e.g. stage 1), or exported models whose "
+                             "recorded stages are carried over, listed in the file's 'training' metadata before "
+                             "--checkpoint")
     parser.add_argument("--clip-len", type=int, default=None,
                         help="frames per window of the exported model (default: the checkpoint's); 1 exports a "
                              "stage-1 checkpoint as the single-frame tracker it was trained as (track with --stride 1)")
@@ -154,7 +177,7 @@ def main(argv=None) -> int:
     else:
         checkpoint = torch.load(args.checkpoint, map_location="cpu")  # read once: weights and record
         model = model_from_loaded(checkpoint, args.config)
-        history = [training_provenance(torch.load(p, map_location="cpu")) for p in args.history]
+        history = [stage for p in args.history for stage in history_stages(p)]
         stages = [*history, training_provenance(checkpoint)]
         training = {"stages": [s for s in stages if s is not None]}
     if args.clip_len is not None:

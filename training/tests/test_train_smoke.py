@@ -19,7 +19,7 @@ from sctdiff.datasets import SyntheticSource  # noqa: E402
 from sctdiff.losses import LossWeights, TokenGrid  # noqa: E402
 from sctdiff.model import build_model, coordinate_fourier_codes  # noqa: E402
 from sctdiff.photos import PhotoLibrary  # noqa: E402
-from sctdiff.safetensors_io import load_file  # noqa: E402
+from sctdiff.safetensors_io import load_file, save_file  # noqa: E402
 from sctdiff.train_loop import TrainConfig, Trainer, forward_loss, param_groups  # noqa: E402
 
 
@@ -284,6 +284,20 @@ def test_export_records_how_the_weights_were_trained(tmp_path):
     assert [s["run"]["stage"] for s in stages] == [1, 2]
     assert [s["checkpoint_step"] for s in stages] == [2, 1]
     assert stages[0]["samples_seen"] == 2 * 2 and stages[1]["run"]["init_from"] == s1
+    # A run continued from that file (its checkpoints gone) exports the file's stages before its own.
+    Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(out)), log=quiet).run()
+    again = tmp_path / "again.safetensors"
+    assert export_main(["--checkpoint", str(tmp_path / "s3" / "run" / "last.pt"), "--history", str(out),
+                        "--out", str(again), "--dtype", "F16"]) == 0
+    _, metadata = load_file(str(again))
+    continued = json.loads(metadata["training"])["stages"]
+    assert continued[:2] == stages and continued[2]["run"]["init_from"] == str(out)
+    assert len(continued) == 3
+    # A file that is not an sct-diff model is refused as history.
+    save_file({"w": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"), metadata={"format": "other"})
+    with pytest.raises(ValueError, match="not an sct-diff model"):
+        export_main(["--checkpoint", str(tmp_path / "s3" / "run" / "last.pt"), "--history",
+                     str(tmp_path / "foreign.safetensors"), "--out", str(tmp_path / "x.safetensors")])
 
 
 def test_runs_start_from_fourier_coordinate_codes_and_use_the_configured_jitter(tmp_path):
