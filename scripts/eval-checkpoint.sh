@@ -16,20 +16,22 @@ python="${PYTHON:-/usr/bin/python3}"
 valset="${VALSET:-training/valset}"
 [ -d "$valset" ] || { echo "no validation set at $valset: run $python training/make_valset.py" >&2; exit 1; }
 
+# One export reads the checkpoint once; the stage and step come back from the file's record.
+scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
+"$python" training/export.py --checkpoint "$checkpoint" --clip-len stage --dtype F16 --out "$scratch/model.safetensors" >/dev/null
 read -r stage step < <(PYTHONPATH=training "$python" -c '
-import sys
-from sctdiff.checkpoint import load_checkpoint
-state = load_checkpoint(sys.argv[1])
-print(state.get("args", {}).get("stage", 1), state.get("step", 0))' "$checkpoint")
+import json, sys
+from sctdiff.safetensors_io import load_file
+_, metadata = load_file(sys.argv[1])
+record = json.loads(metadata.get("training") or "{}").get("stages") or [{}]
+print(record[-1].get("run", {}).get("stage", 1), record[-1].get("checkpoint_step", 0))' "$scratch/model.safetensors")
 strides=("$@")
 [ ${#strides[@]} -gt 0 ] || { if [ "$stage" = 1 ]; then strides=(1); else strides=(3 6); fi; }
 name="$(basename "$(dirname "$checkpoint")")-$step"
 out="${OUT:-runs/eval/$name}"
 mkdir -p "$out"
-
 model="$out/model.safetensors"
-clip=(); [ "$stage" = 1 ] && clip=(--clip-len 1)
-"$python" training/export.py --checkpoint "$checkpoint" "${clip[@]}" --dtype F16 --out "$model" >/dev/null
+mv "$scratch/model.safetensors" "$model"
 for stride in "${strides[@]}"; do
   node bin/sct-diff.js eval --dataset got10k --root "$valset" --model "$model" --stride "$stride" \
     --threads "${THREADS:-1}" --quiet --out "$out/stride-$stride" >/dev/null

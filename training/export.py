@@ -155,6 +155,18 @@ def history_stages(path: str) -> List[Dict[str, Any]]:
     return [] if stage is None else [stage]
 
 
+def clip_len_option(value: str) -> Any:
+    if value == "stage":
+        return value
+    try:
+        frames = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of frames or 'stage', got {value!r}") from None
+    if frames < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 frame, got {frames}")
+    return frames
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=sorted(CONFIGS), help="named config (random init or bare state_dict)")
@@ -167,9 +179,10 @@ def main(argv=None) -> int:
                         help="earlier checkpoints of the same model (e.g. stage 1), or exported models whose "
                              "recorded stages are carried over, listed in the file's 'training' metadata before "
                              "--checkpoint")
-    parser.add_argument("--clip-len", type=int, default=None,
+    parser.add_argument("--clip-len", type=clip_len_option, default=None,
                         help="frames per window of the exported model (default: the checkpoint's); 1 exports a "
-                             "stage-1 checkpoint as the single-frame tracker it was trained as (track with --stride 1)")
+                             "stage-1 checkpoint as the single-frame tracker it was trained as (track with --stride 1); "
+                             "'stage' picks that: 1 for a stage-1 checkpoint, the checkpoint's own for stage 2")
     args = parser.parse_args(argv)
     if args.random_seed is not None:
         model = build_model(get_config(args.config or "tiny"), seed=args.random_seed)
@@ -180,6 +193,11 @@ def main(argv=None) -> int:
         history = [stage for p in args.history for stage in history_stages(p)]
         stages = [*history, training_provenance(checkpoint)]
         training = {"stages": [s for s in stages if s is not None]}
+        if args.clip_len == "stage":
+            own = training_provenance(checkpoint)
+            args.clip_len = 1 if own is not None and own["run"].get("stage", 1) == 1 else None
+    if args.clip_len == "stage":
+        parser.error("--clip-len stage needs --checkpoint")
     if args.clip_len is not None:
         model = with_clip_len(model, args.clip_len)
         training["clip_len"] = args.clip_len

@@ -284,6 +284,12 @@ def test_export_records_how_the_weights_were_trained(tmp_path):
     assert [s["run"]["stage"] for s in stages] == [1, 2]
     assert [s["checkpoint_step"] for s in stages] == [2, 1]
     assert stages[0]["samples_seen"] == 2 * 2 and stages[1]["run"]["init_from"] == s1
+    # --clip-len stage: a stage-1 checkpoint as a single-frame model, stage 2 at its own length.
+    for checkpoint, frames in ((s1, 1), (str(tmp_path / "s2" / "run" / "last.pt"), get_config("micro").decoder.clip_len)):
+        picked = tmp_path / "picked.safetensors"
+        assert export_main(["--checkpoint", checkpoint, "--clip-len", "stage", "--out", str(picked)]) == 0
+        _, metadata = load_file(str(picked))
+        assert json.loads(metadata["config"])["decoder"]["clip_len"] == frames
     # A run continued from that file (its checkpoints gone) exports the file's stages before its own.
     Trainer(run_cfg(tmp_path / "s3", stage=2, steps=1, init_from=str(out)), log=quiet).run()
     again = tmp_path / "again.safetensors"
