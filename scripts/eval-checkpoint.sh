@@ -20,11 +20,11 @@ valset="${VALSET:-training/valset}"
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 "$python" training/export.py --checkpoint "$checkpoint" --clip-len stage --dtype F16 --out "$scratch/model.safetensors" >/dev/null
 read -r stage step < <(PYTHONPATH=training "$python" -c '
-import json, sys
+import sys
 from sctdiff.safetensors_io import load_file
-_, metadata = load_file(sys.argv[1])
-record = json.loads(metadata.get("training") or "{}").get("stages") or [{}]
-print(record[-1].get("run", {}).get("stage", 1), record[-1].get("checkpoint_step", 0))' "$scratch/model.safetensors")
+from sctdiff.train_loop import recorded_stages
+last = (recorded_stages(load_file(sys.argv[1])[1]) or [{}])[-1]
+print(last.get("run", {}).get("stage", 1), last.get("checkpoint_step", 0))' "$scratch/model.safetensors")
 strides=("$@")
 [ ${#strides[@]} -gt 0 ] || { if [ "$stage" = 1 ]; then strides=(1); else strides=(3 6); fi; }
 name="$(basename "$(dirname "$checkpoint")")-$step"

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sctdiff.config import CONFIGS, ModelConfig, get_config  # noqa: E402
 from sctdiff.model import SCTDiff, build_model  # noqa: E402
 from sctdiff.safetensors_io import load_file, save_file  # noqa: E402
+from sctdiff.train_loop import recorded_stages  # noqa: E402
 
 FORMAT = "sct-diff"
 FORMAT_VERSION = "1"
@@ -145,12 +146,9 @@ def history_stages(path: str) -> List[Dict[str, Any]]:
         if metadata.get("format") != FORMAT:
             raise ValueError(f"--history {path}: not an sct-diff model file (metadata {sorted(metadata)})")
         try:
-            stages = json.loads(metadata.get("training") or "{}").get("stages", [])
-        except (json.JSONDecodeError, AttributeError) as error:
-            raise ValueError(f"--history {path}: its 'training' metadata is not a JSON object ({error})") from None
-        if not isinstance(stages, list):
-            raise ValueError(f"--history {path}: its training stages are not a list")
-        return stages
+            return recorded_stages(metadata)
+        except ValueError as error:
+            raise ValueError(f"--history {path}: {error}") from None
     stage = training_provenance(torch.load(path, map_location="cpu"))
     return [] if stage is None else [stage]
 
@@ -191,10 +189,9 @@ def main(argv=None) -> int:
         checkpoint = torch.load(args.checkpoint, map_location="cpu")  # read once: weights and record
         model = model_from_loaded(checkpoint, args.config)
         history = [stage for p in args.history for stage in history_stages(p)]
-        stages = [*history, training_provenance(checkpoint)]
-        training = {"stages": [s for s in stages if s is not None]}
+        own = training_provenance(checkpoint)
+        training = {"stages": [s for s in [*history, own] if s is not None]}
         if args.clip_len == "stage":
-            own = training_provenance(checkpoint)
             args.clip_len = 1 if own is not None and own["run"].get("stage", 1) == 1 else None
     if args.clip_len == "stage":
         parser.error("--clip-len stage needs --checkpoint")

@@ -172,14 +172,31 @@ def lr_lambda_for(cfg: TrainConfig):
     return factor
 
 
+def recorded_stages(metadata: Dict[str, str]) -> List[Any]:
+    """The "stages" list of an exported file's "training" record (export.py), oldest first;
+    empty when the file has no record. Raises ValueError when the record is malformed."""
+    try:
+        record = json.loads(metadata.get("training") or "{}")
+    except ValueError as error:
+        raise ValueError(f"its 'training' metadata is not JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError("its 'training' metadata is not a JSON object")
+    stages = record.get("stages") or []
+    if not isinstance(stages, list):
+        raise ValueError("its training stages are not a list")
+    return stages
+
+
 def exported_stage(metadata: Dict[str, str]) -> Optional[int]:
     """The training stage of the last run an exported file came from (export.py's "training"
     metadata), or None when the file does not say (random init, another exporter)."""
     try:
-        stages = json.loads(metadata.get("training", "{}")).get("stages") or [None]
-        stage = stages[-1].get("run", {}).get("stage") if isinstance(stages[-1], dict) else None
-    except (ValueError, AttributeError, TypeError):
+        stages = recorded_stages(metadata)
+    except ValueError:
         return None
+    last = stages[-1] if stages else None
+    run = last.get("run") if isinstance(last, dict) else None
+    stage = run.get("stage") if isinstance(run, dict) else None
     return stage if isinstance(stage, int) else None
 
 
