@@ -21,9 +21,8 @@ scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 "$python" training/export.py --checkpoint "$checkpoint" --clip-len stage --dtype F16 --out "$scratch/model.safetensors" >/dev/null
 read -r stage step < <(PYTHONPATH=training "$python" -c '
 import sys
-from sctdiff.safetensors_io import load_file
-from sctdiff.train_loop import recorded_stages
-last = (recorded_stages(load_file(sys.argv[1])[1]) or [{}])[-1]
+from sctdiff.model_file import read_model_file, recorded_stages
+last = (recorded_stages(read_model_file(sys.argv[1]).metadata) or [{}])[-1]
 print(last.get("run", {}).get("stage", 1), last.get("checkpoint_step", 0))' "$scratch/model.safetensors")
 strides=("$@")
 [ ${#strides[@]} -gt 0 ] || { if [ "$stage" = 1 ]; then strides=(1); else strides=(3 6); fi; }

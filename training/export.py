@@ -22,11 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sctdiff.config import CONFIGS, ModelConfig, get_config  # noqa: E402
 from sctdiff.model import SCTDiff, build_model  # noqa: E402
-from sctdiff.safetensors_io import load_file, save_file  # noqa: E402
-from sctdiff.train_loop import recorded_stages  # noqa: E402
+from sctdiff.model_file import FORMAT, FORMAT_VERSION, read_model_file, recorded_stages  # noqa: E402
+from sctdiff.safetensors_io import save_file  # noqa: E402
 
-FORMAT = "sct-diff"
-FORMAT_VERSION = "1"
 EXPORT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
@@ -50,11 +48,8 @@ def export_state(model: SCTDiff, path: str, dtype: str = "F32", training: Option
 
 def load_model(path: str) -> SCTDiff:
     """Read a file written by `export_state` back into a float32 model (checks names/shapes)."""
-    tensors, metadata = load_file(path)
-    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"Expected format {FORMAT} v{FORMAT_VERSION} but received "
-                         f"{metadata.get('format')!r} v{metadata.get('format_version')!r}")
-    model = SCTDiff(ModelConfig.from_json(metadata["config"]))
+    tensors, _, config = read_model_file(path)
+    model = SCTDiff(config)
     model.load_state_dict({name: t.float() for name, t in tensors.items()}, strict=True)
     return model
 
@@ -142,11 +137,8 @@ def history_stages(path: str) -> List[Dict[str, Any]]:
     still exports the whole history.
     """
     if path.endswith(".safetensors"):
-        _, metadata = load_file(path)
-        if metadata.get("format") != FORMAT:
-            raise ValueError(f"--history {path}: not an sct-diff model file (metadata {sorted(metadata)})")
         try:
-            return recorded_stages(metadata)
+            return recorded_stages(read_model_file(path).metadata)
         except ValueError as error:
             raise ValueError(f"--history {path}: {error}") from None
     stage = training_provenance(torch.load(path, map_location="cpu"))

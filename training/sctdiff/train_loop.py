@@ -33,7 +33,7 @@ from .aux_heads import CenterHeatmapHead, center_heatmap_loss
 from .losses import LossWeights, TokenGrid, dequantize, tracking_loss
 from .model import build_model
 from .photos import PhotoLibrary
-from .safetensors_io import load_file
+from .model_file import exported_stage, read_model_file
 
 
 @dataclass
@@ -172,34 +172,6 @@ def lr_lambda_for(cfg: TrainConfig):
     return factor
 
 
-def recorded_stages(metadata: Dict[str, str]) -> List[Any]:
-    """The "stages" list of an exported file's "training" record (export.py), oldest first;
-    empty when the file has no record. Raises ValueError when the record is malformed."""
-    try:
-        record = json.loads(metadata.get("training") or "{}")
-    except ValueError as error:
-        raise ValueError(f"its 'training' metadata is not JSON ({error})") from None
-    if not isinstance(record, dict):
-        raise ValueError("its 'training' metadata is not a JSON object")
-    stages = record.get("stages") or []
-    if not isinstance(stages, list):
-        raise ValueError("its training stages are not a list")
-    return stages
-
-
-def exported_stage(metadata: Dict[str, str]) -> Optional[int]:
-    """The training stage of the last run an exported file came from (export.py's "training"
-    metadata), or None when the file does not say (random init, another exporter)."""
-    try:
-        stages = recorded_stages(metadata)
-    except ValueError:
-        return None
-    last = stages[-1] if stages else None
-    run = last.get("run") if isinstance(last, dict) else None
-    stage = run.get("stage") if isinstance(run, dict) else None
-    return stage if isinstance(stage, int) else None
-
-
 def rows_from_first(trained: torch.Tensor, frames: int) -> torch.Tensor:
     """A temporal table of `frames` rows: the `trained` rows, then copies of the first for the rest.
 
@@ -217,10 +189,7 @@ def initial_weights(path: Path, mc: ModelConfig) -> Tuple[Dict[str, torch.Tensor
     weights are widened to float32 and the optimizer starts fresh.
     """
     if path.suffix == ".safetensors":
-        tensors, metadata = load_file(str(path))
-        if metadata.get("format") != "sct-diff" or "config" not in metadata:
-            raise ValueError(f"Expected an sct-diff model file but {path} has metadata {sorted(metadata)}")
-        saved = ModelConfig.from_json(metadata["config"])
+        tensors, metadata, saved = read_model_file(str(path))
         weights = {name: t.float() for name, t in tensors.items()}
         saved_frames, frames = saved.decoder.clip_len, mc.decoder.clip_len
         # A shorter-window export (export.py --clip-len, e.g. stage 1 as a single-frame model)

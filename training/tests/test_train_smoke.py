@@ -301,7 +301,7 @@ def test_export_records_how_the_weights_were_trained(tmp_path):
     assert len(continued) == 3
     # A file that is not an sct-diff model is refused as history.
     save_file({"w": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"), metadata={"format": "other"})
-    with pytest.raises(ValueError, match="not an sct-diff model"):
+    with pytest.raises(ValueError, match="Expected an sct-diff model file"):
         export_main(["--checkpoint", str(tmp_path / "s3" / "run" / "last.pt"), "--history",
                      str(tmp_path / "foreign.safetensors"), "--out", str(tmp_path / "x.safetensors")])
 
@@ -436,7 +436,7 @@ def test_a_full_length_stage1_export_also_starts_every_frame_from_row_0(tmp_path
 
 
 def test_exported_stage_reads_the_training_record_and_never_raises_on_a_foreign_one():
-    from sctdiff.train_loop import exported_stage
+    from sctdiff.model_file import exported_stage
 
     assert exported_stage({"training": json.dumps({"stages": [{"run": {"stage": 1}}, {"run": {"stage": 2}}]})}) == 2
     assert exported_stage({"training": json.dumps({"stages": [{"run": {"stage": 1}}]})}) == 1
