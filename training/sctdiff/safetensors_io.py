@@ -74,16 +74,32 @@ def deserialize(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     if 8 + header_len > len(blob):
         raise ValueError(f"Expected a header length within the file but received {header_len}")
     header = json.loads(blob[8:8 + header_len].decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError(f"Expected a JSON object as the header but received {type(header).__name__}")
     metadata = header.pop("__metadata__", {}) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("Expected __metadata__ to map strings to strings")
     data = memoryview(blob)[8 + header_len:]
     tensors: Dict[str, torch.Tensor] = {}
     for name, info in header.items():
+        if not isinstance(info, dict) or info.get("dtype") not in DTYPES:
+            raise ValueError(f"Expected a dtype in {sorted(DTYPES)} for {name} but received "
+                             f"{info.get('dtype') if isinstance(info, dict) else info!r}")
         np_dtype, torch_dtype = DTYPES[info["dtype"]]
-        begin, end = info["data_offsets"]
-        count = int(np.prod(info["shape"])) if info["shape"] else 1
-        if end - begin != count * np_dtype.itemsize or end > len(data):
+        shape, offsets = info.get("shape"), info.get("data_offsets")
+        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
+                or not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) for o in offsets) or not 0 <= offsets[0] <= offsets[1]):
+            raise ValueError(f"Expected a shape of sizes and two ordered data offsets for {name} "
+                             f"but received shape {shape!r}, data_offsets {offsets!r}")
+        begin, end = offsets
+        count = int(np.prod(shape)) if shape else 1
+        if end - begin != count * np_dtype.itemsize:
             raise ValueError(f"Expected {count * np_dtype.itemsize} bytes for {name} but received {end - begin}")
-        array = np.frombuffer(data[begin:end], dtype=np_dtype).reshape(info["shape"]).copy()
+        if end > len(data):
+            raise ValueError(f"Expected {name} to end within the data block ({len(data)} bytes) but it ends "
+                             f"at byte {end}: the file is truncated")
+        array = np.frombuffer(data[begin:end], dtype=np_dtype).reshape(shape).copy()
         tensor = torch.from_numpy(array)
         if torch_dtype == torch.bfloat16:
             tensor = tensor.view(torch.int16).view(torch.bfloat16)

@@ -57,10 +57,31 @@ def test_header_is_aligned_sorted_space_padded_and_offsets_contiguous():
 
 def test_reader_rejects_truncated_files():
     blob = serialize({"a": torch.ones(4)})
-    with pytest.raises(ValueError, match="Expected 16 bytes for a"):
+    with pytest.raises(ValueError, match="the file is truncated"):
         deserialize(blob[:-4])
     with pytest.raises(ValueError, match="Expected at least 8 bytes"):
         deserialize(blob[:5])
+
+
+def with_header(header):
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(16)
+
+
+@pytest.mark.parametrize("header, message", [
+    ([1, 2], "Expected a JSON object as the header"),
+    ({"__metadata__": {"n": 1}}, "Expected __metadata__ to map strings to strings"),
+    ({"a": {"dtype": "Q8", "shape": [4], "data_offsets": [0, 16]}}, "Expected a dtype in"),
+    ({"a": "not a tensor entry"}, "Expected a dtype in"),
+    ({"a": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, "Expected a shape of sizes"),
+    ({"a": {"dtype": "F32", "shape": "4", "data_offsets": [0, 16]}}, "Expected a shape of sizes"),
+    ({"a": {"dtype": "F32", "shape": [4], "data_offsets": [16, 0]}}, "two ordered data offsets"),
+    ({"a": {"dtype": "F32", "shape": [4]}}, "two ordered data offsets"),
+    ({"a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}}, "the file is truncated"),
+])
+def test_reader_rejects_foreign_headers_with_a_value_error(header, message):
+    with pytest.raises(ValueError, match=message):
+        deserialize(with_header(header))
 
 
 def test_metadata_values_must_be_strings():
