@@ -37,7 +37,7 @@ built=$(date +%s)
 
 lib="$build/libsctdiff_cuda.so"
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort | tr '\n' ' ')
-expected="sctdiff_cuda_abi_version sctdiff_cuda_create_engine sctdiff_cuda_destroy_engine sctdiff_cuda_engine_stats sctdiff_cuda_probe "
+expected="sctdiff_cuda_abi_version sctdiff_cuda_batch_engine_stats sctdiff_cuda_create_batch_engine sctdiff_cuda_create_engine sctdiff_cuda_destroy_batch_engine sctdiff_cuda_destroy_engine sctdiff_cuda_engine_stats sctdiff_cuda_probe "
 if [ "$exported" != "$expected" ]; then
   echo "FAIL: $lib exports [$exported], expected [$expected]"
   exit 1

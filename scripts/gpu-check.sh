@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Everything the CUDA backend needs checked on a GPU machine, in one call (node is not needed):
 #   1. build native/cuda with CMake (sm_90 by default: SCTDIFF_CUDA_ARCH),
-#   2. the backend-consistency program (every op and the whole engine vs the CPU backend) on
+#   2. the backend-consistency program (every op, the whole engine and the batch engine vs the
+#      CPU backend) on
 #      the committed micro weights and on random tiny and B256 weights from training/export.py,
 #   3. compute-sanitizer memcheck and racecheck over the consistency program (micro weights),
-#   4. the step benchmark (B256; 1, 4 and 16 streams) and the PyTorch reference in the same run,
+#   4. the step benchmark (B256; 1, 4 and 16 streams, as separate engines and batched on one
+#      batch engine) and the PyTorch reference in the same run,
 # then prints a short table. Logs go to $OUT/gpu-check (or build/gpu-check/logs without $OUT).
 #
 #   scripts/gpu-check.sh [--quick] [--skip-consistency] [--skip-sanitizers] [--skip-bench] [--skip-torch]

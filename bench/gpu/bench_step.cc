@@ -1,8 +1,12 @@
 // The CUDA engine's step benchmark, through the same C ABI the addon uses (dlopen of
 // libsctdiff_cuda.so). A step is the tracker's overlap-0.5 step of docs/reference/gpu-baseline.md:
 // 3 new uint8 frames uploaded, cropped and encoded, then the decoder over the 6-frame window
-// and the read-back of its tokens and scores. Streams are independent engines (own CUDA stream;
-// fp32 weights shared per device, native/engine/weight_cache.h) stepped from one host thread each.
+// and the read-back of its tokens and scores. Two ways to serve N streams, measured side by side:
+//  - "engines": independent engines (own CUDA stream; fp32 weights shared per device,
+//    native/engine/weight_cache.h) stepped from one host thread each;
+//  - "batched": one batch engine (sctdiff_cuda_create_batch_engine, what an EngineGroup opens)
+//    stepping all N streams together: one encode batch of 3N frames, one decode batch of N
+//    windows per step (the case where every stream's frame arrives at once).
 //
 //   sctdiff_cuda_bench --lib build/cuda/libsctdiff_cuda.so --weights b256.safetensors
 //                      [--streams 1,4,16] [--steps 200] [--warmup 30] [--frames raw.rgb --size WxH]
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "cuda/sctdiff_cuda.h"
+#include "engine/batch_engine.h"
 #include "engine/engine.h"
 
 namespace {
@@ -34,6 +39,9 @@ struct Library {
   int (*create)(const char*, int, void**, char*, size_t) = nullptr;
   void (*destroy)(void*) = nullptr;
   int (*stats)(void*, char*, size_t) = nullptr;
+  int (*create_batch)(const char*, int, void**, char*, size_t) = nullptr;
+  void (*destroy_batch)(void*) = nullptr;
+  int (*batch_stats)(void*, char*, size_t) = nullptr;
 };
 
 template <typename Fn>
@@ -157,6 +165,77 @@ class Stream {
   int64_t checksum_ = 0;
 };
 
+// N tracker-like streams on one batch engine, stepped together: the same requests as N
+// Stream objects, handed over as one encode batch and one decode batch.
+class BatchedStreams {
+ public:
+  BatchedStreams(sctdiff::BatchEngine* engine, const std::vector<std::vector<uint8_t>>* frames, int width, int height,
+                 int streams)
+      : engine_(engine), frames_(frames), width_(width), height_(height), streams_(streams), rng_(7) {
+    const auto& config = engine_->config();
+    for (int s = 0; s < streams_; ++s) {
+      engine_->set_template(s, 0, view(s), crop(config.encoder.template_size, s));
+      engine_->set_template(s, 1, view(s + 1), crop(config.encoder.template_size, s + 1));
+    }
+    const int slots = 2 * config.decoder.clip_len;
+    for (int slot = 0; slot < slots; ++slot) {
+      std::vector<sctdiff::StreamEncode> requests;
+      for (int s = 0; s < streams_; ++s) {
+        requests.push_back(sctdiff::StreamEncode{s, {view(slot + s)}, {crop(config.encoder.search_size, slot + s)}, {slot}});
+      }
+      engine_->encode_batch(requests);
+    }
+  }
+
+  void step() {
+    const auto& config = engine_->config();
+    const int clip = config.decoder.clip_len, fresh = std::max(1, clip / 2), slots = 2 * clip;
+    std::vector<sctdiff::StreamEncode> encodes;
+    std::vector<sctdiff::StreamDecode> decodes;
+    for (int s = 0; s < streams_; ++s) {
+      sctdiff::StreamEncode encode;
+      encode.stream = s;
+      for (int i = 0; i < fresh; ++i) {
+        encode.frames.push_back(view(counter_ + i + s));
+        encode.crops.push_back(crop(config.encoder.search_size, counter_ + i + s));
+        encode.slots.push_back((counter_ + i) % slots);
+      }
+      encodes.push_back(std::move(encode));
+    }
+    engine_->encode_batch(encodes);
+    counter_ += fresh;
+    for (int s = 0; s < streams_; ++s) {
+      sctdiff::StreamDecode decode;
+      decode.stream = s;
+      for (int f = clip; f >= 1; --f) {
+        decode.slots.push_back(((counter_ - f) % slots + slots) % slots);
+        for (int j = 0; j < 4; ++j) decode.tokens.push_back(static_cast<int32_t>(rng_() % config.tokens.bins));
+        decode.timesteps.push_back(f <= fresh ? config.diffusion.t_new : config.diffusion.t_refine);
+      }
+      decode.seed = rng_();
+      decodes.push_back(std::move(decode));
+    }
+    const auto outputs = engine_->decode_batch(decodes);
+    for (const auto& out : outputs) checksum_ += out.tokens.empty() ? 0 : out.tokens[0];
+  }
+
+ private:
+  sctdiff::FrameView view(int i) const {
+    const auto& frame = (*frames_)[static_cast<size_t>(i) % frames_->size()];
+    return sctdiff::FrameView{frame.data(), width_, height_, width_ * 3, sctdiff::PixelFormat::kRGB};
+  }
+  sctdiff::CropParams crop(int size, int i) const {
+    const int side = std::min(width_, height_) / 2 + (i % 7) * 3;
+    return sctdiff::CropParams{width_ / 4 + (i % 5) * 4, height_ / 4 - (i % 3) * 5, side, size};
+  }
+
+  sctdiff::BatchEngine* engine_;
+  const std::vector<std::vector<uint8_t>>* frames_;
+  int width_, height_, streams_, counter_ = 2;
+  std::mt19937_64 rng_;
+  int64_t checksum_ = 0;
+};
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return NAN;
   std::sort(values.begin(), values.end());
@@ -196,6 +275,9 @@ int main(int argc, char** argv) {
   bind(handle, "sctdiff_cuda_create_engine", &lib.create);
   bind(handle, "sctdiff_cuda_destroy_engine", &lib.destroy);
   bind(handle, "sctdiff_cuda_engine_stats", &lib.stats);
+  bind(handle, "sctdiff_cuda_create_batch_engine", &lib.create_batch);
+  bind(handle, "sctdiff_cuda_destroy_batch_engine", &lib.destroy_batch);
+  bind(handle, "sctdiff_cuda_batch_engine_stats", &lib.batch_stats);
   if (lib.abi_version() != SCTDIFF_CUDA_ABI_VERSION) {
     std::fprintf(stderr, "bench: library ABI %d, expected %d\n", lib.abi_version(), SCTDIFF_CUDA_ABI_VERSION);
     return 2;
@@ -208,8 +290,8 @@ int main(int argc, char** argv) {
   std::printf("{\"device\": \"%s\"}\n", info);
   const auto frames = load_frames(o);
 
-  std::printf("%-8s %12s %12s %12s %12s %14s\n", "streams", "step p50 ms", "step p90 ms", "dec p50 ms", "FPS total",
-              "FPS per stream");
+  std::printf("%-8s %-8s %12s %12s %12s %12s %14s\n", "streams", "mode", "step p50 ms", "step p90 ms", "dec p50 ms",
+              "FPS total", "FPS per stream");
   for (int streams : o.streams) {
     std::vector<void*> engines(static_cast<size_t>(streams), nullptr);
     for (auto& engine : engines) {
@@ -253,13 +335,43 @@ int main(int argc, char** argv) {
     const double fps = static_cast<double>(streams) * (o.warmup + o.steps) * fresh / wall;
     char stats[512];
     lib.stats(engines[0], stats, sizeof(stats));
-    std::printf("{\"streams\": %d, \"step_ms_p50\": %.4f, \"step_ms_p90\": %.4f, \"decoder_ms_p50\": %.4f, "
-                "\"fps_total\": %.1f, \"engine0\": %s}\n",
+    std::printf("{\"streams\": %d, \"mode\": \"engines\", \"step_ms_p50\": %.4f, \"step_ms_p90\": %.4f, "
+                "\"decoder_ms_p50\": %.4f, \"fps_total\": %.1f, \"engine0\": %s}\n",
                 streams, percentile(all, 0.5), percentile(all, 0.9), percentile(decoder_ms, 0.5), fps, stats);
-    std::printf("%-8d %12.3f %12.3f %12.3f %12.0f %14.0f\n", streams, percentile(all, 0.5), percentile(all, 0.9),
-                percentile(decoder_ms, 0.5), fps, fps / streams);
+    std::printf("%-8d %-8s %12.3f %12.3f %12.3f %12.0f %14.0f\n", streams, "engines", percentile(all, 0.5),
+                percentile(all, 0.9), percentile(decoder_ms, 0.5), fps, fps / streams);
     runners.clear();
     for (void* engine : engines) lib.destroy(engine);
+
+    // The same streams on one batch engine, stepped together (one host thread).
+    if (streams > 1) {
+      void* batch = nullptr;
+      char error[1024];
+      if (lib.create_batch(o.weights.c_str(), 0, &batch, error, sizeof(error)) != SCTDIFF_CUDA_OK) {
+        std::fprintf(stderr, "bench: %s\n", error);
+        return 1;
+      }
+      {
+        BatchedStreams batched(static_cast<sctdiff::BatchEngine*>(batch), &frames, o.width, o.height, streams);
+        std::vector<double> batch_ms;
+        const auto batch_start = std::chrono::steady_clock::now();
+        for (int i = 0; i < o.warmup + o.steps; ++i) {
+          const auto t0 = std::chrono::steady_clock::now();
+          batched.step();
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          if (i >= o.warmup) batch_ms.push_back(ms);
+        }
+        const double batch_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
+        const double batch_fps = static_cast<double>(streams) * (o.warmup + o.steps) * fresh / batch_wall;
+        lib.batch_stats(batch, stats, sizeof(stats));
+        std::printf("{\"streams\": %d, \"mode\": \"batched\", \"step_ms_p50\": %.4f, \"step_ms_p90\": %.4f, "
+                    "\"fps_total\": %.1f, \"engine0\": %s}\n",
+                    streams, percentile(batch_ms, 0.5), percentile(batch_ms, 0.9), batch_fps, stats);
+        std::printf("%-8d %-8s %12.3f %12.3f %12s %12.0f %14.0f\n", streams, "batched", percentile(batch_ms, 0.5),
+                    percentile(batch_ms, 0.9), "-", batch_fps, batch_fps / streams);
+      }
+      lib.destroy_batch(batch);
+    }
   }
   return 0;
 }

@@ -94,15 +94,35 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
   }
   await requireModelFile(options.model);
 
-  const logger = options.logger === undefined ? console.warn : options.logger;
+  return openOnDevice(device, options.logger, trace, (backend) =>
+    backend === 'cuda'
+      ? NativeEngine.open({ model: options.model, backend: 'cuda', threads, cudaSearchDirs: cudaLibrarySearchDirectories() })
+      : NativeEngine.open({ model: options.model, backend: 'cpu', threads }),
+  );
+}
+
+/**
+ * The device rule shared by lone engines and engine groups: 'cpu' opens on the CPU; 'cuda' opens
+ * on CUDA or throws {@link cudaUnavailableError} with the probe's reason; 'auto' tries CUDA and,
+ * when the host cannot run it, logs one line saying why and opens on the CPU. A failure that is
+ * not the host's (a bad model file) is thrown as is, never hidden by a fallback.
+ * @param logger receives the fallback line; undefined: `console.warn`; null: silent.
+ */
+export async function openOnDevice<T>(
+  device: DeviceOption,
+  logger: ((line: string) => void) | null | undefined,
+  trace: Error,
+  open: (backend: 'cpu' | 'cuda') => Promise<T>,
+): Promise<T> {
+  const log = logger === undefined ? console.warn : logger;
   const fallBackToCpu = (reason: string): void => {
-    logger?.(`sct-diff: device 'auto' is using the CPU backend because ${reason}`);
+    log?.(`sct-diff: device 'auto' is using the CPU backend because ${reason}`);
   };
   if (device === 'cuda' || device === 'auto') {
     const cuda = probeCudaBackend();
     if (cuda.available) {
       try {
-        return await NativeEngine.open({ model: options.model, backend: 'cuda', threads, cudaSearchDirs: cudaLibrarySearchDirectories() });
+        return await open('cuda');
       } catch (error) {
         // Only a host problem found at engine creation falls back; a bad model file does not.
         if (!(error instanceof BackendUnavailableError)) throw error;
@@ -115,5 +135,5 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
       fallBackToCpu(cuda.reason);
     }
   }
-  return NativeEngine.open({ model: options.model, backend: 'cpu', threads });
+  return open('cpu');
 }

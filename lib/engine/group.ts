@@ -12,9 +12,10 @@
  * ```
  */
 import { stat } from 'node:fs/promises';
-import { BackendUnavailableError, DisposedError, InvalidArgumentError, ModelLoadError } from '../errors.js';
+import { DisposedError, InvalidArgumentError, ModelLoadError } from '../errors.js';
 import { describeReceived } from '../geometry/describe.js';
-import type { DeviceOption } from './create.js';
+import { cudaLibrarySearchDirectories } from './backends.js';
+import { type DeviceOption, openOnDevice } from './create.js';
 import { type NativeBatchRecord, type NativeEngineGroupHandle, type NativeModelInfo, loadNativeAddon } from './loader.js';
 import { checkDecodeRequest, checkEncodeArguments, toNativeCrop, toNativeFrame, toTypedError } from './native.js';
 import type { CropParams, DecodeRequest, DecodeResult, Engine, Frame } from './types.js';
@@ -24,13 +25,18 @@ export interface EngineGroupOptions {
   /** Path of a `.safetensors` model file. */
   model: string;
   /**
-   * Backend. Default: 'auto', which is the CPU for a group: batched groups run on the CPU
-   * backend only for now (docs/cuda.md, "Multi-stream batching"); 'cuda' is refused with
-   * BackendUnavailableError.
+   * Backend. Default: 'auto' (CUDA when available, else CPU), as for a lone engine: 'cuda'
+   * throws BackendUnavailableError with the reason and possible fixes where CUDA cannot run;
+   * 'auto' then logs one line and uses the CPU.
    */
   device?: DeviceOption;
-  /** CPU threads of the group's one backend; 0 means one per core. Default: 0. */
+  /** CPU threads of the group's one backend (CPU only); 0 means one per core. Default: 0. */
   threads?: number;
+  /**
+   * Receives the one line `device: 'auto'` logs when it falls back to the CPU.
+   * Default: `console.warn`. Pass `null` to stay silent.
+   */
+  logger?: ((line: string) => void) | null;
 }
 
 /** A batch the group's worker ran (see {@link EngineGroup._debugBatches}). */
@@ -48,8 +54,8 @@ function groupError(error: unknown, trace: Error): Error {
 
 /** A model loaded once, serving many streams (trackers) with batched calls. */
 export class EngineGroup implements AsyncDisposable {
-  /** Name of the backend ("cpu"). */
-  readonly backend = 'cpu';
+  /** Name of the backend the group runs on: "cpu" or "cuda". */
+  readonly backend: string;
   /** Sizes of the loaded model. */
   readonly model: NativeModelInfo;
   readonly #handle: NativeEngineGroupHandle;
@@ -58,14 +64,15 @@ export class EngineGroup implements AsyncDisposable {
 
   private constructor(handle: NativeEngineGroupHandle, model: NativeModelInfo) {
     this.#handle = handle;
+    this.backend = handle.backend;
     this.model = Object.freeze({ ...model });
   }
 
   /**
    * Load `options.model` into a group.
    * @throws InvalidArgumentError for bad options; ModelLoadError when the model file is missing
-   *   or invalid; BackendUnavailableError for device 'cuda' (groups run on the CPU for now) or
-   *   when the addon is not built.
+   *   or invalid; BackendUnavailableError for device 'cuda' on a host where CUDA cannot run (the
+   *   probe's reason and possible fixes), or when the addon is not built.
    */
   static async create(options: EngineGroupOptions): Promise<EngineGroup> {
     const trace = new Error();
@@ -74,12 +81,6 @@ export class EngineGroup implements AsyncDisposable {
     if (typeof model !== 'string' || model.length === 0) throw invalid('a non-empty path as', 'model', model);
     const device = options.device ?? 'auto';
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw invalid("'auto', 'cpu' or 'cuda' as", 'device', device);
-    if (device === 'cuda') {
-      throw new BackendUnavailableError(
-        'cuda',
-        "Expected device 'cpu' or 'auto' for an engine group but received 'cuda': batched groups run on the CPU backend only for now (docs/cuda.md, \"Multi-stream batching\"). Use one engine per tracker on CUDA.",
-      );
-    }
     const threads = options.threads ?? 0;
     if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 4096) {
       throw invalid('an integer in [0, 4096] as', 'threads', threads);
@@ -91,14 +92,22 @@ export class EngineGroup implements AsyncDisposable {
       if (error instanceof ModelLoadError) throw error;
       throw new ModelLoadError(model, 'The file does not exist or cannot be read.', { cause: error });
     }
-    const addon = loadNativeAddon();
-    const handle = new addon.NativeEngineGroup(model, threads);
-    try {
-      return new EngineGroup(handle, await handle.open());
-    } catch (error) {
-      await handle.dispose();
-      throw groupError(error, trace);
+    if (options.logger !== undefined && options.logger !== null && typeof options.logger !== 'function') {
+      throw invalid('a function or null as', 'logger', options.logger);
     }
+    const addon = loadNativeAddon();
+    return openOnDevice(device, options.logger, trace, async (backend) => {
+      const handle =
+        backend === 'cuda'
+          ? new addon.NativeEngineGroup(model, threads, 'cuda', cudaLibrarySearchDirectories())
+          : new addon.NativeEngineGroup(model, threads, 'cpu');
+      try {
+        return new EngineGroup(handle, await handle.open());
+      } catch (error) {
+        await handle.dispose();
+        throw groupError(error, trace);
+      }
+    });
   }
 
   /** True once `dispose()` was called. */

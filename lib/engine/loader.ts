@@ -83,10 +83,12 @@ export interface NativeBatchRecord {
 }
 
 /**
- * The addon's `NativeEngineGroup`: one CPU engine serving many streams on one worker thread that
- * batches the encodes (or decodes) of different streams queued while it was busy.
+ * The addon's `NativeEngineGroup`: one engine (CPU or CUDA) serving many streams on one worker
+ * thread that batches the encodes (or decodes) of different streams queued while it was busy.
  */
 export interface NativeEngineGroupHandle {
+  /** The backend it was constructed for: 'cpu' or 'cuda'. */
+  readonly backend: string;
   /** Set once `open()` resolved. */
   readonly modelInfo: NativeModelInfo | undefined;
   /** True once `dispose()` was called. */
@@ -151,8 +153,8 @@ export interface NativeCudaProbe {
 export interface NativeAddon {
   /** `cudaSearchDirs`: folders searched for libsctdiff_cuda.so (backend 'cuda' only). */
   NativeEngine: new (modelPath: string, backend: string, threads: number, cudaSearchDirs?: string[]) => NativeEngineHandle;
-  /** One CPU engine serving many streams (lib/engine/group.ts). */
-  NativeEngineGroup: new (modelPath: string, threads: number) => NativeEngineGroupHandle;
+  /** One engine serving many streams (lib/engine/group.ts); backend default 'cpu'; `cudaSearchDirs` as for NativeEngine. */
+  NativeEngineGroup: new (modelPath: string, threads: number, backend?: string, cudaSearchDirs?: string[]) => NativeEngineGroupHandle;
   /** Load libsctdiff_cuda.so ($SCTDIFF_CUDA_LIBRARY, else the first of `searchDirs` holding it) and probe the device. Never throws for a host problem. */
   probeCuda(searchDirs: string[]): NativeCudaProbe;
   /** Validate a weight file and describe it (synchronous: reads only the header). */

@@ -24,14 +24,20 @@ const char* const kLibraryFixes =
     "prebuilds/linux-x64/libsctdiff_cuda.so next to the addon), point SCTDIFF_CUDA_LIBRARY at a built "
     "libsctdiff_cuda.so, or use device 'cpu'";
 
-// The five C functions of sctdiff_cuda.h, resolved from one loaded library.
+using CreateFunction = int (*)(const char*, int, void**, char*, size_t);
+using DestroyFunction = void (*)(void*);
+
+// The C functions of sctdiff_cuda.h, resolved from one loaded library.
 struct CudaLibrary {
   std::string path;
   int (*abi_version)() = nullptr;
   int (*probe)(int, char*, size_t) = nullptr;
-  int (*create_engine)(const char*, int, void**, char*, size_t) = nullptr;
-  void (*destroy_engine)(void*) = nullptr;
+  CreateFunction create_engine = nullptr;
+  DestroyFunction destroy_engine = nullptr;
   int (*engine_stats)(void*, char*, size_t) = nullptr;
+  CreateFunction create_batch_engine = nullptr;
+  DestroyFunction destroy_batch_engine = nullptr;
+  int (*batch_engine_stats)(void*, char*, size_t) = nullptr;
 };
 
 // Libraries loaded so far, by path. Only successfully checked ones are kept; failures are
@@ -83,19 +89,23 @@ std::shared_ptr<const CudaLibrary> load_library(const std::string& path, std::st
   resolve(handle, "sctdiff_cuda_create_engine", library->create_engine, missing);
   resolve(handle, "sctdiff_cuda_destroy_engine", library->destroy_engine, missing);
   resolve(handle, "sctdiff_cuda_engine_stats", library->engine_stats, missing);
+  resolve(handle, "sctdiff_cuda_create_batch_engine", library->create_batch_engine, missing);
+  resolve(handle, "sctdiff_cuda_destroy_batch_engine", library->destroy_batch_engine, missing);
+  resolve(handle, "sctdiff_cuda_batch_engine_stats", library->batch_engine_stats, missing);
   // The handle is never closed, even on failure: a library with a CUDA runtime inside may
-  // already have registered exit handlers in its static initializers.
-  if (!missing.empty()) {
-    error = "the CUDA library " + path + " does not export " + join(missing) +
-            " (it is not a libsctdiff_cuda.so, or one from an incompatible sct-diff version). " + kLibraryFixes;
-    return nullptr;
-  }
-  const int version = library->abi_version();
+  // already have registered exit handlers in its static initializers. A library of another ABI
+  // version says so first: it may lack this version's functions, and "rebuild" is the fix.
+  const int version = library->abi_version != nullptr ? library->abi_version() : SCTDIFF_CUDA_ABI_VERSION;
   if (version != SCTDIFF_CUDA_ABI_VERSION) {
     error = "the CUDA library " + path + " has ABI version " + std::to_string(version) + " but this addon needs " +
             std::to_string(SCTDIFF_CUDA_ABI_VERSION) +
             ". Possible fixes: rebuild both from the same sct-diff sources (`npm run build:prebuilds`), or point "
             "SCTDIFF_CUDA_LIBRARY at a matching build, or use device 'cpu'";
+    return nullptr;
+  }
+  if (!missing.empty()) {
+    error = "the CUDA library " + path + " does not export " + join(missing) +
+            " (it is not a libsctdiff_cuda.so, or one from an incompatible sct-diff version). " + kLibraryFixes;
     return nullptr;
   }
   loaded.emplace(path, library);
@@ -175,7 +185,10 @@ CudaProbeResult probe_cuda(const std::vector<std::string>& search_dirs) {
   return result;
 }
 
-OwnedEngine create_cuda_engine(const std::string& weights_path, const std::vector<std::string>& search_dirs) {
+namespace {
+
+// The library, probed: throws BackendUnavailableError with the reason when it cannot be used.
+std::shared_ptr<const CudaLibrary> usable_library(const std::vector<std::string>& search_dirs) {
   std::string error;
   auto library = find_library(search_dirs, error);
   if (!library) throw BackendUnavailableError("The CUDA backend cannot be used: " + error);
@@ -184,15 +197,16 @@ OwnedEngine create_cuda_engine(const std::string& weights_path, const std::vecto
     throw BackendUnavailableError(std::string("The CUDA backend cannot be used: ") + probe_info + " (library " +
                                   library->path + ")");
   }
+  return library;
+}
+
+// Calls one of the library's create functions; returns the handle or throws the typed error
+// its status stands for.
+void* create_with(CreateFunction create, const std::string& weights_path, const char* what) {
   void* handle = nullptr;
   char message[kMessageSize] = {0};
-  const int status =
-      library->create_engine(weights_path.c_str(), requested_device(), &handle, message, sizeof message);
-  if (status == SCTDIFF_CUDA_OK && handle != nullptr) {
-    auto destroy = library->destroy_engine;
-    // The library object stays alive in `loaded`, so `destroy` outlives every engine.
-    return OwnedEngine(static_cast<Engine*>(handle), [destroy](Engine* engine) { destroy(engine); });
-  }
+  const int status = create(weights_path.c_str(), requested_device(), &handle, message, sizeof message);
+  if (status == SCTDIFF_CUDA_OK && handle != nullptr) return handle;
   switch (status) {
     case SCTDIFF_CUDA_MODEL_ERROR:
       throw model_error(weights_path, message);
@@ -201,9 +215,26 @@ OwnedEngine create_cuda_engine(const std::string& weights_path, const std::vecto
     case SCTDIFF_CUDA_BAD_ARGUMENT:
       throw std::invalid_argument(message);
     default:
-      throw std::runtime_error(std::string("The CUDA engine could not be created: ") +
+      throw std::runtime_error(std::string("The CUDA ") + what + " could not be created: " +
                                (message[0] != '\0' ? message : "no message (status " + std::to_string(status) + ")"));
   }
+}
+
+}  // namespace
+
+OwnedEngine create_cuda_engine(const std::string& weights_path, const std::vector<std::string>& search_dirs) {
+  auto library = usable_library(search_dirs);
+  void* handle = create_with(library->create_engine, weights_path, "engine");
+  // The library object stays alive in `loaded`, so `destroy` outlives every engine.
+  auto destroy = library->destroy_engine;
+  return OwnedEngine(static_cast<Engine*>(handle), [destroy](Engine* engine) { destroy(engine); });
+}
+
+OwnedBatchEngine create_cuda_batch_engine(const std::string& weights_path, const std::vector<std::string>& search_dirs) {
+  auto library = usable_library(search_dirs);
+  void* handle = create_with(library->create_batch_engine, weights_path, "batch engine");
+  auto destroy = library->destroy_batch_engine;
+  return OwnedBatchEngine(static_cast<BatchEngine*>(handle), [destroy](BatchEngine* engine) { destroy(engine); });
 }
 
 }  // namespace sctdiff

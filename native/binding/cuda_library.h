@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../engine/batch_engine.h"
 #include "../engine/engine.h"
 
 namespace sctdiff {
@@ -19,6 +20,8 @@ inline constexpr const char* kCudaLibraryName = "libsctdiff_cuda.so";
 // An engine whose deleter knows where it was allocated (the CPU engine: delete; a CUDA
 // engine: sctdiff_cuda_destroy_engine inside the library).
 using OwnedEngine = std::unique_ptr<Engine, std::function<void(Engine*)>>;
+// The same for a batch engine (native/engine/batch_engine.h).
+using OwnedBatchEngine = std::unique_ptr<BatchEngine, std::function<void(BatchEngine*)>>;
 
 // What probing the CUDA backend found. `device_summary` is the probe's one line when
 // available; `reason` says why not (or, when available, which device and library).
@@ -44,5 +47,8 @@ CudaProbeResult probe_cuda(const std::vector<std::string>& search_dirs);
 // unusable, with the probe's reason), ModelLoadError (the weight file), or
 // std::runtime_error (a CUDA failure).
 OwnedEngine create_cuda_engine(const std::string& weights_path, const std::vector<std::string>& search_dirs);
+
+// The same for a batch engine serving many streams (an EngineGroup on device 'cuda').
+OwnedBatchEngine create_cuda_batch_engine(const std::string& weights_path, const std::vector<std::string>& search_dirs);
 
 }  // namespace sctdiff

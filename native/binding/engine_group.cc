@@ -131,6 +131,7 @@ Napi::Function NativeEngineGroup::define(Napi::Env env) {
                          InstanceMethod<&NativeEngineGroup::debug_resume>("_debugResume"),
                          InstanceAccessor<&NativeEngineGroup::model_info>("modelInfo"),
                          InstanceAccessor<&NativeEngineGroup::is_disposed>("disposed"),
+                         InstanceAccessor<&NativeEngineGroup::backend_name>("backend"),
                      });
 }
 
@@ -138,10 +139,12 @@ NativeEngineGroup::NativeEngineGroup(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<NativeEngineGroup>(info), state_(std::make_shared<State>()) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
-    throw_invalid_argument(env, "Expected new NativeEngineGroup(modelPath: string, threads: number)");
+    throw_invalid_argument(env, "Expected new NativeEngineGroup(modelPath: string, threads: number, backend?: string, cudaSearchDirs?: string[])");
   }
   state_->model_path = info[0].As<Napi::String>().Utf8Value();
   state_->threads = read_thread_count(env, info[1]);
+  if (info.Length() > 2 && !info[2].IsUndefined()) state_->backend = read_backend_name(env, info[2]);
+  if (info.Length() > 3) state_->cuda_search_dirs = read_cuda_search_dirs(env, info[3]);
 
   completions_finalized_ = std::make_shared<std::atomic<bool>>(false);
   auto finalized = completions_finalized_;
@@ -316,8 +319,14 @@ Napi::Value NativeEngineGroup::open(const Napi::CallbackInfo& info) {
   struct OpenTask : GroupTask {
     OpenTask(Napi::Env env) : GroupTask(env, -1, RequestKind::kBarrier) {}
     void execute() override {
-      // Weights come from the process-wide cache (weight_cache.h), shared with lone engines.
-      state->engine = create_cpu_batch_engine(WeightFile::open(state->model_path), state->threads);
+      if (state->backend == "cuda") {
+        // The library loads and uploads the weights itself (cuda_library.h).
+        state->engine = create_cuda_batch_engine(state->model_path, state->cuda_search_dirs);
+      } else {
+        // Weights come from the process-wide cache (weight_cache.h), shared with lone engines.
+        state->engine = OwnedBatchEngine(create_cpu_batch_engine(WeightFile::open(state->model_path), state->threads).release(),
+                                         [](BatchEngine* engine) { delete engine; });
+      }
     }
     Napi::Value settle(Napi::Env env) override {
       const ModelConfig& config = state->engine->config();
@@ -332,6 +341,10 @@ Napi::Value NativeEngineGroup::open(const Napi::CallbackInfo& info) {
   task->state = state_;
   task->owner = this;
   return enqueue(env, std::move(task));
+}
+
+Napi::Value NativeEngineGroup::backend_name(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), state_->backend);
 }
 
 Napi::Value NativeEngineGroup::set_template(const Napi::CallbackInfo& info) {

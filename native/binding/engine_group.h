@@ -20,6 +20,7 @@
 
 #include "../engine/batch_engine.h"
 #include "batch_picker.h"
+#include "cuda_library.h"
 #include "native_engine.h"
 
 namespace sctdiff {
@@ -59,7 +60,7 @@ class NativeEngineGroup : public Napi::ObjectWrap<NativeEngineGroup> {
  public:
   static Napi::Function define(Napi::Env env);
 
-  // new NativeEngineGroup(modelPath: string, threads: number) — the CPU backend.
+  // new NativeEngineGroup(modelPath: string, threads: number, backend = 'cpu', cudaSearchDirs?: string[]).
   explicit NativeEngineGroup(const Napi::CallbackInfo& info);
   ~NativeEngineGroup() override;
 
@@ -68,12 +69,16 @@ class NativeEngineGroup : public Napi::ObjectWrap<NativeEngineGroup> {
   struct State {
     std::string model_path;
     int threads = 0;
-    std::unique_ptr<BatchEngine> engine;
+    std::string backend = "cpu";  // or "cuda"
+    std::vector<std::string> cuda_search_dirs;
+    OwnedBatchEngine engine;
     std::mutex batches_mutex;
     std::vector<std::pair<RequestKind, int>> batches;  // kind and size of each batch run
   };
 
   Napi::Value open(const Napi::CallbackInfo& info);
+  Napi::Value backend_name(const Napi::CallbackInfo& info);  // 'cpu' or 'cuda'
+
   Napi::Value set_template(const Napi::CallbackInfo& info);  // (stream, index, frame, crop)
   Napi::Value encode(const Napi::CallbackInfo& info);        // (stream, frames, crops, slots)
   Napi::Value decode(const Napi::CallbackInfo& info);        // (stream, slots, tokens, timesteps, seed)

@@ -146,6 +146,27 @@ int read_thread_count(Napi::Env env, const Napi::Value& value) {
   return static_cast<int>(threads);
 }
 
+std::string read_backend_name(Napi::Env env, const Napi::Value& value) {
+  const std::string backend = value.IsString() ? value.As<Napi::String>().Utf8Value() : value.ToString().Utf8Value();
+  if (!value.IsString() || (backend != "cpu" && backend != "cuda")) {
+    throw_invalid_argument(env, "Expected backend 'cpu' or 'cuda' but received '" + backend + "'");
+  }
+  return backend;
+}
+
+std::vector<std::string> read_cuda_search_dirs(Napi::Env env, const Napi::Value& value) {
+  std::vector<std::string> dirs;
+  if (value.IsUndefined()) return dirs;
+  if (!value.IsArray()) throw_invalid_argument(env, "Expected cudaSearchDirs to be an array of folder paths");
+  const Napi::Array values = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < values.Length(); ++i) {
+    const Napi::Value dir = values.Get(i);
+    if (!dir.IsString()) throw_invalid_argument(env, "Expected cudaSearchDirs[" + std::to_string(i) + "] to be a string");
+    dirs.push_back(dir.As<Napi::String>().Utf8Value());
+  }
+  return dirs;
+}
+
 EncodeArguments read_encode_arguments(const Napi::CallbackInfo& info, size_t first, int slot_count) {
   Napi::Env env = info.Env();
   if (!info[first].IsArray() || !info[first + 1].IsArray()) throw_invalid_argument(env, "Expected arrays of frames and crops");

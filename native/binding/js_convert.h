@@ -41,6 +41,11 @@ std::vector<int> read_int_array(Napi::Env env, const Napi::Value& value, const s
 int read_template_index(Napi::Env env, const Napi::Value& value);
 // A worker thread count: an integer in [0, 4096] (0: one per core).
 int read_thread_count(Napi::Env env, const Napi::Value& value);
+// A backend name: 'cpu' or 'cuda'.
+std::string read_backend_name(Napi::Env env, const Napi::Value& value);
+// The folders to look for libsctdiff_cuda.so in (cuda_library.h): an array of strings, or
+// undefined for none.
+std::vector<std::string> read_cuda_search_dirs(Napi::Env env, const Napi::Value& value);
 
 // encode(frames, crops, slots) arguments. The frames view the callers' buffers: `buffers` are
 // their Uint8Arrays, to keep alive until the encode has run.

@@ -85,19 +85,8 @@ NativeEngine::NativeEngine(const Napi::CallbackInfo& info)
     throw_invalid_argument(env, "Expected new NativeEngine(modelPath: string, backend: string, threads: number)");
   }
   state_->model_path = info[0].As<Napi::String>().Utf8Value();
-  state_->backend = info[1].As<Napi::String>().Utf8Value();
-  if (state_->backend != "cpu" && state_->backend != "cuda") {
-    throw_invalid_argument(env, "Expected backend 'cpu' or 'cuda' but received '" + state_->backend + "'");
-  }
-  if (info.Length() > 3 && !info[3].IsUndefined()) {
-    if (!info[3].IsArray()) throw_invalid_argument(env, "Expected cudaSearchDirs to be an array of folder paths");
-    Napi::Array dirs = info[3].As<Napi::Array>();
-    for (uint32_t i = 0; i < dirs.Length(); ++i) {
-      Napi::Value dir = dirs.Get(i);
-      if (!dir.IsString()) throw_invalid_argument(env, "Expected cudaSearchDirs[" + std::to_string(i) + "] to be a string");
-      state_->cuda_search_dirs.push_back(dir.As<Napi::String>().Utf8Value());
-    }
-  }
+  state_->backend = read_backend_name(env, info[1]);
+  if (info.Length() > 3) state_->cuda_search_dirs = read_cuda_search_dirs(env, info[3]);
   state_->threads = read_thread_count(env, info[2]);
 
   completions_finalized_ = std::make_shared<std::atomic<bool>>(false);

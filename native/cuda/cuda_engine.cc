@@ -4,32 +4,21 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "../engine/errors.h"
 #include "../engine/network.h"
 #include "../engine/weights.h"
+#include "cuda_batch_engine.h"
 #include "cuda_error.h"
+#include "cuda_phase_scope.h"
 #include "nvtx_ranges.h"
 #include "sctdiff_cuda.h"
 
 namespace sctdiff::cuda {
 namespace {
-
-// Sets the backend's phase for the life of a scope.
-class PhaseScope {
- public:
-  PhaseScope(CudaBackend& backend, const char* phase) : backend_(backend) {
-    backend_.make_current();
-    backend_.set_phase(phase);
-  }
-  ~PhaseScope() { backend_.set_phase(nullptr); }
-  PhaseScope(const PhaseScope&) = delete;
-  PhaseScope& operator=(const PhaseScope&) = delete;
-
- private:
-  CudaBackend& backend_;
-};
 
 std::unique_ptr<Engine> make_inner(std::shared_ptr<const WeightFile> weights, const CudaBackendOptions& options,
                                    CudaBackend** backend) {
@@ -107,6 +96,53 @@ std::string version_text(int version) {
   return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
 }
 
+std::string stats_json(sctdiff::cuda::CudaBackend& backend) {
+  const auto& stats = backend.stats();
+  return "{\"gemm\": \"" + backend.gemm_description() + "\", \"flushes\": " + std::to_string(stats.flushes) +
+         ", \"graph_launches\": " + std::to_string(stats.graph_launches) +
+         ", \"graph_captures\": " + std::to_string(stats.graph_captures) +
+         ", \"eager_ops\": " + std::to_string(stats.eager_ops) + "}";
+}
+
+// The shared body of the create functions: argument checks, options from the environment, the
+// weight file, and every exception mapped to its status code with its message in `error`.
+template <typename Make>
+int create_with_status(const char* what, const char* weights_path, int device, void** engine, char* error,
+                       size_t error_size, Make make) {
+  using namespace sctdiff::cuda;
+  if (engine == nullptr) {
+    write_text(error, error_size, "Expected an engine out-pointer but received NULL");
+    return SCTDIFF_CUDA_BAD_ARGUMENT;
+  }
+  *engine = nullptr;
+  if (weights_path == nullptr) {
+    write_text(error, error_size, "Expected a weight file path but received NULL");
+    return SCTDIFF_CUDA_BAD_ARGUMENT;
+  }
+  try {
+    CudaBackendOptions defaults;
+    defaults.device = device;
+    const CudaBackendOptions options = options_from_environment(defaults);
+    *engine = make(sctdiff::WeightFile::open(weights_path), options);
+    return SCTDIFF_CUDA_OK;
+  } catch (const sctdiff::ModelLoadError& e) {
+    write_text(error, error_size, e.what());
+    return SCTDIFF_CUDA_MODEL_ERROR;
+  } catch (const CudaUnavailableError& e) {
+    write_text(error, error_size, e.what());
+    return SCTDIFF_CUDA_UNAVAILABLE;
+  } catch (const std::invalid_argument& e) {
+    write_text(error, error_size, e.what());
+    return SCTDIFF_CUDA_BAD_ARGUMENT;
+  } catch (const std::exception& e) {
+    write_text(error, error_size, e.what());
+    return SCTDIFF_CUDA_ERROR;
+  } catch (...) {
+    write_text(error, error_size, std::string("Unknown error while creating ") + what);
+    return SCTDIFF_CUDA_ERROR;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -158,39 +194,11 @@ int sctdiff_cuda_probe(int device, char* info, size_t size) {
 }
 
 int sctdiff_cuda_create_engine(const char* weights_path, int device, void** engine, char* error, size_t error_size) {
-  using namespace sctdiff::cuda;
-  if (engine == nullptr) {
-    write_text(error, error_size, "Expected an engine out-pointer but received NULL");
-    return SCTDIFF_CUDA_BAD_ARGUMENT;
-  }
-  *engine = nullptr;
-  if (weights_path == nullptr) {
-    write_text(error, error_size, "Expected a weight file path but received NULL");
-    return SCTDIFF_CUDA_BAD_ARGUMENT;
-  }
-  try {
-    CudaBackendOptions defaults;
-    defaults.device = device;
-    const CudaBackendOptions options = options_from_environment(defaults);
-    auto weights = sctdiff::WeightFile::open(weights_path);
-    *engine = static_cast<sctdiff::Engine*>(new CudaEngine(std::move(weights), options));
-    return SCTDIFF_CUDA_OK;
-  } catch (const sctdiff::ModelLoadError& e) {
-    write_text(error, error_size, e.what());
-    return SCTDIFF_CUDA_MODEL_ERROR;
-  } catch (const CudaUnavailableError& e) {
-    write_text(error, error_size, e.what());
-    return SCTDIFF_CUDA_UNAVAILABLE;
-  } catch (const std::invalid_argument& e) {
-    write_text(error, error_size, e.what());
-    return SCTDIFF_CUDA_BAD_ARGUMENT;
-  } catch (const std::exception& e) {
-    write_text(error, error_size, e.what());
-    return SCTDIFF_CUDA_ERROR;
-  } catch (...) {
-    write_text(error, error_size, "Unknown error while creating the CUDA engine");
-    return SCTDIFF_CUDA_ERROR;
-  }
+  return create_with_status("the CUDA engine", weights_path, device, engine, error, error_size,
+                            [](std::shared_ptr<const sctdiff::WeightFile> weights, const sctdiff::cuda::CudaBackendOptions& options) {
+                              return static_cast<void*>(static_cast<sctdiff::Engine*>(
+                                  new sctdiff::cuda::CudaEngine(std::move(weights), options)));
+                            });
 }
 
 void sctdiff_cuda_destroy_engine(void* engine) { delete static_cast<sctdiff::Engine*>(engine); }
@@ -201,12 +209,28 @@ int sctdiff_cuda_engine_stats(void* engine, char* info, size_t size) {
     write_text(info, size, "Expected an engine from sctdiff_cuda_create_engine but received NULL or another engine");
     return SCTDIFF_CUDA_BAD_ARGUMENT;
   }
-  const auto& stats = cuda_engine->backend().stats();
-  write_text(info, size,
-             "{\"gemm\": \"" + cuda_engine->backend().gemm_description() + "\", \"flushes\": " + std::to_string(stats.flushes) +
-                 ", \"graph_launches\": " + std::to_string(stats.graph_launches) +
-                 ", \"graph_captures\": " + std::to_string(stats.graph_captures) +
-                 ", \"eager_ops\": " + std::to_string(stats.eager_ops) + "}");
+  write_text(info, size, stats_json(cuda_engine->backend()));
+  return SCTDIFF_CUDA_OK;
+}
+
+int sctdiff_cuda_create_batch_engine(const char* weights_path, int device, void** engine, char* error,
+                                     size_t error_size) {
+  return create_with_status("the CUDA batch engine", weights_path, device, engine, error, error_size,
+                            [](std::shared_ptr<const sctdiff::WeightFile> weights, const sctdiff::cuda::CudaBackendOptions& options) {
+                              return static_cast<void*>(static_cast<sctdiff::BatchEngine*>(
+                                  new sctdiff::cuda::CudaBatchEngine(std::move(weights), options)));
+                            });
+}
+
+void sctdiff_cuda_destroy_batch_engine(void* engine) { delete static_cast<sctdiff::BatchEngine*>(engine); }
+
+int sctdiff_cuda_batch_engine_stats(void* engine, char* info, size_t size) {
+  auto* cuda_engine = dynamic_cast<sctdiff::cuda::CudaBatchEngine*>(static_cast<sctdiff::BatchEngine*>(engine));
+  if (cuda_engine == nullptr) {
+    write_text(info, size, "Expected an engine from sctdiff_cuda_create_batch_engine but received NULL or another engine");
+    return SCTDIFF_CUDA_BAD_ARGUMENT;
+  }
+  write_text(info, size, stats_json(cuda_engine->backend()));
   return SCTDIFF_CUDA_OK;
 }
 

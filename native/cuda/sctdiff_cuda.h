@@ -1,7 +1,8 @@
 /* The C ABI of libsctdiff_cuda.so, opened with dlopen by the addon at Tracker.create time
- * (native/cuda/README.md). Plain C types only, except the engine handle, which is a
- * `sctdiff::Engine*` (native/engine/engine.h): the addon and this library must be built from the
- * same engine.h, which sctdiff_cuda_abi_version() guards. */
+ * (native/cuda/README.md). Plain C types only, except the engine handles, which are a
+ * `sctdiff::Engine*` (native/engine/engine.h) and a `sctdiff::BatchEngine*`
+ * (native/engine/batch_engine.h): the addon and this library must be built from the same
+ * engine.h and batch_engine.h, which sctdiff_cuda_abi_version() guards. */
 #ifndef SCTDIFF_CUDA_H_
 #define SCTDIFF_CUDA_H_
 
@@ -13,8 +14,9 @@ extern "C" {
 
 #define SCTDIFF_CUDA_EXPORT __attribute__((visibility("default")))
 
-/* Bumped whenever this header or native/engine/engine.h changes incompatibly. */
-#define SCTDIFF_CUDA_ABI_VERSION 1
+/* Bumped whenever this header, native/engine/engine.h or native/engine/batch_engine.h changes
+ * incompatibly. 2: the batch engine entry points. */
+#define SCTDIFF_CUDA_ABI_VERSION 2
 
 /* Status codes of every function below. */
 #define SCTDIFF_CUDA_OK 0
@@ -44,6 +46,19 @@ SCTDIFF_CUDA_EXPORT void sctdiff_cuda_destroy_engine(void* engine);
 /* One line of JSON about an engine: {"gemm": ..., "flushes": n, "graph_launches": n,
  * "graph_captures": n, "eager_ops": n}. Returns BAD_ARGUMENT for a NULL engine. */
 SCTDIFF_CUDA_EXPORT int sctdiff_cuda_engine_stats(void* engine, char* info, size_t size);
+
+/* Like sctdiff_cuda_create_engine, but `*engine` is a sctdiff::BatchEngine*: one engine (one
+ * device copy of the weights, one stream of work) serving many tracker streams, whose encode
+ * requests, or decode requests, run as one batch (native/engine/batch_engine.h). Same status
+ * codes and environment overrides. */
+SCTDIFF_CUDA_EXPORT int sctdiff_cuda_create_batch_engine(const char* weights_path, int device, void** engine,
+                                                         char* error, size_t error_size);
+
+/* Destroys an engine returned by sctdiff_cuda_create_batch_engine (NULL is ignored). */
+SCTDIFF_CUDA_EXPORT void sctdiff_cuda_destroy_batch_engine(void* engine);
+
+/* sctdiff_cuda_engine_stats for an engine returned by sctdiff_cuda_create_batch_engine. */
+SCTDIFF_CUDA_EXPORT int sctdiff_cuda_batch_engine_stats(void* engine, char* info, size_t size);
 
 #ifdef __cplusplus
 }

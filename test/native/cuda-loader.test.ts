@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends, cudaLibrarySearchDirectories, probeCudaBackend } from '../../lib/engine/backends.js';
 import { createEngine } from '../../lib/engine/create.js';
+import { EngineGroup } from '../../lib/engine/group.js';
 import { loadedAddonFile } from '../../lib/engine/loader.js';
 import { NativeEngine } from '../../lib/engine/native.js';
 import { BackendUnavailableError } from '../../lib/errors.js';
@@ -96,10 +97,13 @@ describe('probeCuda without a usable library', () => {
     const probe = probeCudaBackend();
     expect(probe.available).toBe(false);
     expect(probe.reason).toContain(
-      'does not export sctdiff_cuda_abi_version, sctdiff_cuda_probe, sctdiff_cuda_create_engine, sctdiff_cuda_destroy_engine, sctdiff_cuda_engine_stats',
+      'does not export sctdiff_cuda_abi_version, sctdiff_cuda_probe, sctdiff_cuda_create_engine, sctdiff_cuda_destroy_engine, sctdiff_cuda_engine_stats, ' +
+        'sctdiff_cuda_create_batch_engine, sctdiff_cuda_destroy_batch_engine, sctdiff_cuda_batch_engine_stats',
     );
   });
 
+  // A library of ABI 1 (before the batch engine) also lacks this version's functions: the
+  // version mismatch, whose fix is to rebuild, is what the message says.
   it.skipIf(!commandExists('cc'))('refuses a library of another ABI version and says to rebuild', () => {
     const source = path.join(scratch, 'other_abi.c');
     const library = path.join(scratch, 'libother_abi.so');
@@ -119,7 +123,7 @@ describe('probeCuda without a usable library', () => {
     useLibrary(library);
     const probe = probeCudaBackend();
     expect(probe).toMatchObject({ available: false, searched: [library] });
-    expect(probe.reason).toMatch(/has ABI version 999 but this addon needs 1\. Possible fixes: rebuild both from the same sct-diff sources/);
+    expect(probe.reason).toMatch(/has ABI version 999 but this addon needs 2\. Possible fixes: rebuild both from the same sct-diff sources/);
   });
 
   it("rejects NativeEngine backend 'cuda' opened directly with the loader's reason as BackendUnavailableError", async () => {
@@ -162,6 +166,40 @@ describe('probeCuda with the library built by scripts/check-cuda-compiles.sh', (
     }
   });
 
+  it.skipIf(hasGpu)('an engine group follows the same rule: cuda throws the reason with fixes, auto logs it and runs on the CPU', async (context) => {
+    if (!libraryReady) context.skip('no nvcc or cmake: the CUDA library could not be built');
+    useLibrary(builtLibrary);
+    const probe = probeCudaBackend();
+    const failure = await EngineGroup.create({ model, device: 'cuda' }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(BackendUnavailableError);
+    expect((failure as BackendUnavailableError).backend).toBe('cuda');
+    expect((failure as Error).message).toContain(probe.reason);
+    expect((failure as Error).message).toMatch(/Possible fixes: \(1\) use device 'cpu'/);
+
+    const lines: string[] = [];
+    await using group = await EngineGroup.create({ model, device: 'auto', threads: 1, logger: (line) => lines.push(line) });
+    expect(group.backend).toBe('cpu');
+    expect(group.stream().backend).toBe('cpu');
+    expect(lines).toEqual([`sct-diff: device 'auto' is using the CPU backend because ${probe.reason}`]);
+  });
+
+  it.skipIf(hasGpu)("the addon's group asked for 'cuda' directly rejects with the library's reason, never crashes", async (context) => {
+    if (!libraryReady) context.skip('no nvcc or cmake: the CUDA library could not be built');
+    useLibrary(builtLibrary);
+    const addon = (await import('../../lib/engine/loader.js')).loadNativeAddon();
+    const handle = new addon.NativeEngineGroup(model, 1, 'cuda', cudaLibrarySearchDirectories());
+    try {
+      expect(handle.backend).toBe('cuda');
+      await expect(handle.open()).rejects.toMatchObject({
+        code: 'ERR_BACKEND_UNAVAILABLE',
+        message: expect.stringMatching(/^The CUDA backend cannot be used: No usable CUDA device/),
+      });
+    } finally {
+      await handle.dispose();
+    }
+    expect(() => new addon.NativeEngineGroup(model, 1, 'tpu')).toThrow("Expected backend 'cpu' or 'cuda' but received 'tpu'");
+  });
+
   it.skipIf(!hasGpu)('on a GPU host: available, describes the device, and device cuda runs on it', async (context) => {
     if (!libraryReady) context.skip('no nvcc or cmake: the CUDA library could not be built');
     useLibrary(builtLibrary);
@@ -175,5 +213,13 @@ describe('probeCuda with the library built by scripts/check-cuda-compiles.sh', (
     } finally {
       await engine.dispose();
     }
+  });
+
+  it.skipIf(!hasGpu)('on a GPU host: an engine group on device cuda runs its streams on the GPU', async (context) => {
+    if (!libraryReady) context.skip('no nvcc or cmake: the CUDA library could not be built');
+    useLibrary(builtLibrary);
+    await using group = await EngineGroup.create({ model, device: 'cuda' });
+    expect(group.backend).toBe('cuda');
+    expect(group.stream().backend).toBe('cuda');
   });
 });

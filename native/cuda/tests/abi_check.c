@@ -33,7 +33,11 @@ int main(int argc, char** argv) {
       (int (*)(const char*, int, void**, char*, size_t))dlsym(lib, "sctdiff_cuda_create_engine");
   void (*destroy)(void*) = (void (*)(void*))dlsym(lib, "sctdiff_cuda_destroy_engine");
   int (*stats)(void*, char*, size_t) = (int (*)(void*, char*, size_t))dlsym(lib, "sctdiff_cuda_engine_stats");
-  if (!abi_version || !probe || !create || !destroy || !stats) {
+  int (*create_batch)(const char*, int, void**, char*, size_t) =
+      (int (*)(const char*, int, void**, char*, size_t))dlsym(lib, "sctdiff_cuda_create_batch_engine");
+  void (*destroy_batch)(void*) = (void (*)(void*))dlsym(lib, "sctdiff_cuda_destroy_batch_engine");
+  int (*batch_stats)(void*, char*, size_t) = (int (*)(void*, char*, size_t))dlsym(lib, "sctdiff_cuda_batch_engine_stats");
+  if (!abi_version || !probe || !create || !destroy || !stats || !create_batch || !destroy_batch || !batch_stats) {
     printf("FAIL a C ABI function is missing\n");
     return 1;
   }
@@ -73,6 +77,25 @@ int main(int argc, char** argv) {
   expect(1, "destroy(NULL) is a no-op", "");
   status = stats(NULL, text, sizeof(text));
   expect(status == SCTDIFF_CUDA_BAD_ARGUMENT, "stats of no engine", text);
+
+  /* The batch engine: the same argument checks and status codes. */
+  engine = (void*)1;
+  status = create_batch(NULL, 0, &engine, text, sizeof(text));
+  expect(status == SCTDIFF_CUDA_BAD_ARGUMENT && engine == NULL, "create_batch with no path", text);
+  status = create_batch(argv[2], 0, NULL, text, sizeof(text));
+  expect(status == SCTDIFF_CUDA_BAD_ARGUMENT, "create_batch with no out-pointer", text);
+  engine = (void*)1;
+  status = create_batch("/nonexistent/weights.safetensors", 0, &engine, text, sizeof(text));
+  expect(status == SCTDIFF_CUDA_MODEL_ERROR && engine == NULL && strstr(text, "/nonexistent/weights.safetensors") != NULL,
+         "create_batch with a missing file is a model error naming it", text);
+  engine = (void*)1;
+  status = create_batch(argv[2], 0, &engine, text, sizeof(text));
+  expect(status == SCTDIFF_CUDA_UNAVAILABLE && engine == NULL && strstr(text, "Possible fixes") != NULL,
+         "create_batch without a GPU says unavailable, with fixes", text);
+  destroy_batch(NULL);
+  expect(1, "destroy_batch(NULL) is a no-op", "");
+  status = batch_stats(NULL, text, sizeof(text));
+  expect(status == SCTDIFF_CUDA_BAD_ARGUMENT, "batch stats of no engine", text);
 
   printf("abi_check: %d failed\n", failures);
   return failures == 0 ? 0 : 1;

@@ -7,7 +7,8 @@
 // (test/fixtures/goldens/weights.safetensors, found from the working directory or the source
 // tree). Exit status: 0 all checks passed, 1 some failed, 77 skipped (no CUDA device).
 // Tolerances: fp32 kernels 1e-4 relative L2; GEMMs in bf16 1e-2, tf32 2e-3, fp32 1e-5;
-// preprocessing bit-exact; the engine's tokens >= 99% identical and logits/features <= 1e-2.
+// preprocessing bit-exact; the engine's tokens >= 99% identical and logits/features <= 1e-2,
+// for the lone engine and for the batch engine (several streams per call, as an EngineGroup runs).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -24,8 +25,10 @@
 
 #include "cpu/cpu_backend.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/cuda_batch_engine.h"
 #include "cuda/cuda_engine.h"
 #include "cuda/cuda_error.h"
+#include "engine/batch_engine.h"
 #include "engine/weights.h"
 
 namespace {
@@ -621,6 +624,109 @@ void check_engine(const std::string& path, bool graphs, bool attention_mma) {
   expect(!graphs || stats.graph_launches > stats.graph_captures, "engine graphs replayed", detail);
 }
 
+// The batch engine (an EngineGroup's): kStreams streams, each with its own templates, whose
+// encodes run as one batch and whose decodes run as one batch with windows of different lengths
+// (so the decoder runs several sub-batches), against the CPU batch engine on the same requests.
+// Steady-state steps repeat the same shapes, so graph mode captures and replays them.
+void check_batch_engine(const std::string& path, bool graphs) {
+  std::printf("-- batch engine %s (graphs %s)\n", path.c_str(), graphs ? "on" : "off");
+  constexpr int kStreams = 4;
+  auto weights = sctdiff::WeightFile::open(path);
+  const auto& config = weights->config();
+  auto cpu = sctdiff::create_cpu_batch_engine(weights, 0);
+  CudaBackendOptions options = sctdiff::cuda::options_from_environment({});
+  options.graphs = graphs;
+  sctdiff::cuda::CudaBatchEngine gpu(weights, options);
+  std::mt19937_64 rng(11);
+  const int W = 320, H = 240;
+  const int clip = config.decoder.clip_len;
+  std::vector<std::vector<uint8_t>> frames;
+  for (int i = 0; i < 4 * kStreams + 3 * clip; ++i) frames.push_back(random_frame(rng, W, H));
+  auto view = [&](int i) {
+    return sctdiff::FrameView{frames[static_cast<size_t>(i % static_cast<int>(frames.size()))].data(), W, H, W * 3,
+                              sctdiff::PixelFormat::kRGB};
+  };
+  const int zs = config.encoder.template_size, xs = config.encoder.search_size;
+  for (sctdiff::BatchEngine* engine : {cpu.get(), static_cast<sctdiff::BatchEngine*>(&gpu)}) {
+    for (int s = 0; s < kStreams; ++s) {
+      engine->set_template(20 + s, 0, view(2 * s), sctdiff::CropParams{100 + 5 * s, 60, 64, zs});
+      engine->set_template(20 + s, 1, view(2 * s + 1), sctdiff::CropParams{90, 70 + 3 * s, 70, zs});
+    }
+  }
+  size_t same_tokens = 0, total_tokens = 0, logit_checks = 0;
+  double worst_logits = 0.0, worst_features = 0.0, worst_scores = 0.0;
+  std::uniform_int_distribution<int> token(0, config.tokens.bins - 1);
+  const int steps = clip + 4;
+  for (int step = 0; step < steps; ++step) {
+    const bool filling = step < clip;
+    const int slot = filling ? step : clip;
+    std::vector<sctdiff::StreamEncode> encodes;
+    std::vector<sctdiff::StreamDecode> decodes;
+    for (int s = 0; s < kStreams; ++s) {
+      sctdiff::StreamEncode encode;
+      encode.stream = 20 + s;
+      encode.frames = {view(2 * kStreams + step * kStreams + s)};
+      encode.crops = {sctdiff::CropParams{60 + step * 3 + s, 30 - step + 2 * s, 150 + step, xs}};
+      encode.slots = {slot};
+      encodes.push_back(encode);
+      // Stream 1 decodes a window one frame shorter than the others (a second sub-batch).
+      const int frames_in_window = std::max(1, std::min(step + 1, clip) - (s == 1 ? 1 : 0));
+      sctdiff::StreamDecode decode;
+      decode.stream = 20 + s;
+      for (int f = frames_in_window - 1; f >= 1; --f) decode.slots.push_back(filling ? step - f : clip - f);
+      decode.slots.push_back(slot);
+      for (int f = 0; f < frames_in_window; ++f) {
+        for (int j = 0; j < 4; ++j) decode.tokens.push_back(token(rng));
+        decode.timesteps.push_back(f == frames_in_window - 1 ? config.diffusion.t_new : config.diffusion.t_refine);
+      }
+      decode.seed = 5000 + static_cast<uint64_t>(step * kStreams + s);
+      decodes.push_back(decode);
+    }
+    cpu->encode_batch(encodes);
+    gpu.encode_batch(encodes);
+    const auto expected = cpu->decode_batch(decodes, true);
+    const auto actual = gpu.decode_batch(decodes, step % 2 == 0);
+    for (int s = 0; s < kStreams; ++s) {
+      const auto& e = expected[static_cast<size_t>(s)];
+      const auto& a = actual[static_cast<size_t>(s)];
+      for (size_t i = 0; i < e.tokens.size() && i < a.tokens.size(); ++i) same_tokens += e.tokens[i] == a.tokens[i];
+      total_tokens += e.tokens.size();
+      worst_scores = std::max(worst_scores, relative_l2(a.scores, e.scores));
+      if (!a.logits.empty()) {
+        worst_logits = std::max(worst_logits, relative_l2(a.logits, e.logits));
+        ++logit_checks;
+      }
+      worst_features = std::max(worst_features, relative_l2(gpu.debug_features(20 + s, slot), cpu->debug_features(20 + s, slot)));
+    }
+  }
+  const auto& stats = gpu.backend().stats();
+  char detail[160];
+  std::snprintf(detail, sizeof(detail), "%zu of %zu identical (%.2f%%)", same_tokens, total_tokens,
+                100.0 * static_cast<double>(same_tokens) / static_cast<double>(total_tokens));
+  expect(total_tokens > 0 && same_tokens * 100 >= total_tokens * 99, "batch engine tokens", detail);
+  std::snprintf(detail, sizeof(detail), "worst rel_l2 %.3g (limit 1e-2)", worst_features);
+  expect(worst_features <= 1e-2, "batch engine encoder features", detail);
+  std::snprintf(detail, sizeof(detail), "worst rel_l2 %.3g over %zu windows (limit 1e-2)", worst_logits, logit_checks);
+  expect(logit_checks > 0 && worst_logits <= 1e-2, "batch engine logits", detail);
+  std::snprintf(detail, sizeof(detail), "worst rel_l2 %.3g (limit 1e-2)", worst_scores);
+  expect(worst_scores <= 1e-2, "batch engine scores", detail);
+  std::snprintf(detail, sizeof(detail), "%lld captures, %lld replays, %lld flushes",
+                static_cast<long long>(stats.graph_captures), static_cast<long long>(stats.graph_launches),
+                static_cast<long long>(stats.flushes));
+  expect(!graphs || stats.graph_launches > stats.graph_captures, "batch engine graphs replayed", detail);
+
+  // A released stream is gone on the GPU as on the CPU; the others still decode.
+  gpu.release_stream(20);
+  bool refused = false;
+  try {
+    std::vector<sctdiff::StreamDecode> one{sctdiff::StreamDecode{20, {0}, {1, 2, 3, 4}, {config.diffusion.t_new}, 1}};
+    gpu.check_decode(one[0]);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  expect(refused, "batch engine: a released stream is refused", "");
+}
+
 std::string default_weights() {
   for (const char* candidate : {"test/fixtures/goldens/weights.safetensors", "../../test/fixtures/goldens/weights.safetensors",
                                 SCTDIFF_SOURCE_ROOT "/test/fixtures/goldens/weights.safetensors"}) {
@@ -669,6 +775,8 @@ int main(int argc, char** argv) {
       check_engine(file, false, false);
       check_engine(file, true, false);
       check_engine(file, true, true);
+      check_batch_engine(file, false);
+      check_batch_engine(file, true);
     }
   } catch (const std::exception& e) {
     expect(false, "unexpected exception", e.what());
