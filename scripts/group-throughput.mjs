@@ -3,7 +3,7 @@
 // docs/performance.md "Many trackers on one engine". Uses the built package (dist/, `npm run build`).
 //
 //   node scripts/group-throughput.mjs --model tiny.safetensors [--streams 1,4,8] [--frames 12]
-//        [--threads 2] [--repeats 2]
+//        [--threads 2] [--repeats 2] [--device cpu|cuda|auto]
 //
 // A random tiny model: /usr/bin/python3 training/export.py --config tiny --random-seed 0 --out
 // /tmp/tiny.safetensors. Every stream is a Tracker with the default options (stride 3, 'frame'
@@ -11,7 +11,8 @@
 // track concurrently, each awaiting its own calls. Timed: --frames track() calls per stream after
 // init and 2 warm-up frames. Engines: each engine gets --threads threads (N engines share the
 // cores); group: one engine with --threads threads. Prints one JSON line per (mode, streams),
-// the best of --repeats, with the group's batch sizes.
+// the best of --repeats, with the group's batch sizes and the backend that ran. --device (default
+// cpu) applies to both modes: on a GPU host, cuda compares N CUDA engines with one CUDA group.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     frames: { type: 'string', default: '12' },
     threads: { type: 'string', default: '2' },
     repeats: { type: 'string', default: '2' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 if (args.model === undefined) throw new TypeError('Expected --model <file.safetensors> but received none');
@@ -31,6 +33,8 @@ const streamCounts = args.streams.split(',').map(Number);
 const frames = Number(args.frames);
 const threads = Number(args.threads);
 const repeats = Number(args.repeats);
+const device = args.device;
+if (!['cpu', 'cuda', 'auto'].includes(device)) throw new TypeError(`Expected --device cpu, cuda or auto but received ${device}`);
 const { EngineGroup, Tracker } = await import(path.join(root, 'dist/index.js'));
 
 function frame(video, index, width = 320, height = 240) {
@@ -55,11 +59,13 @@ for (const n of streamCounts) {
   for (const mode of ['engines', 'group']) {
     let best = Infinity;
     let batches = {};
+    let backend = '';
     for (let r = 0; r < repeats; r++) {
-      const group = mode === 'group' ? await EngineGroup.create({ model: args.model, device: 'cpu', threads }) : undefined;
+      const group = mode === 'group' ? await EngineGroup.create({ model: args.model, device, threads }) : undefined;
       const trackers = await Promise.all(Array.from({ length: n }, () =>
-        group ? Tracker.create({ group }) : Tracker.create({ model: args.model, device: 'cpu', threads })));
+        group ? Tracker.create({ group }) : Tracker.create({ model: args.model, device, threads })));
       group?._debugBatches();
+      backend = trackers[0].backend;
       const seconds = await runStreams(trackers);
       if (seconds < best) {
         best = seconds;
@@ -73,7 +79,7 @@ for (const n of streamCounts) {
       await group?.dispose();
     }
     console.log(JSON.stringify({
-      mode, streams: n, threads, framesPerStream: frames,
+      mode, backend, streams: n, threads, framesPerStream: frames,
       seconds: Number(best.toFixed(3)),
       fps: Number(((n * frames) / best).toFixed(1)),
       msPerFramePerStream: Number(((best / frames) * 1000).toFixed(1)),
