@@ -104,6 +104,18 @@ std::vector<std::vector<uint8_t>> load_frames(const Options& o) {
   return frames;
 }
 
+// Frame `i` of the benchmark's frames (cycled), and the search or template crop of step `i`:
+// a region that moves and resizes a little every step, as a tracked target's does.
+sctdiff::FrameView frame_view(const std::vector<std::vector<uint8_t>>& frames, int i, int width, int height) {
+  const auto& frame = frames[static_cast<size_t>(i) % frames.size()];
+  return sctdiff::FrameView{frame.data(), width, height, width * 3, sctdiff::PixelFormat::kRGB};
+}
+
+sctdiff::CropParams moving_crop(int size, int i, int width, int height) {
+  const int side = std::min(width, height) / 2 + (i % 7) * 3;
+  return sctdiff::CropParams{width / 4 + (i % 5) * 4, height / 4 - (i % 3) * 5, side, size};
+}
+
 // One tracker-like stream: templates set once, then steps of 3 new frames + a 6-frame decode.
 class Stream {
  public:
@@ -149,14 +161,8 @@ class Stream {
   }
 
  private:
-  sctdiff::FrameView view(int i) const {
-    const auto& frame = (*frames_)[static_cast<size_t>(i) % frames_->size()];
-    return sctdiff::FrameView{frame.data(), width_, height_, width_ * 3, sctdiff::PixelFormat::kRGB};
-  }
-  sctdiff::CropParams crop(int size, int i) const {
-    const int side = std::min(width_, height_) / 2 + (i % 7) * 3;
-    return sctdiff::CropParams{width_ / 4 + (i % 5) * 4, height_ / 4 - (i % 3) * 5, side, size};
-  }
+  sctdiff::FrameView view(int i) const { return frame_view(*frames_, i, width_, height_); }
+  sctdiff::CropParams crop(int size, int i) const { return moving_crop(size, i, width_, height_); }
 
   sctdiff::Engine* engine_;
   const std::vector<std::vector<uint8_t>>* frames_;
@@ -220,14 +226,8 @@ class BatchedStreams {
   }
 
  private:
-  sctdiff::FrameView view(int i) const {
-    const auto& frame = (*frames_)[static_cast<size_t>(i) % frames_->size()];
-    return sctdiff::FrameView{frame.data(), width_, height_, width_ * 3, sctdiff::PixelFormat::kRGB};
-  }
-  sctdiff::CropParams crop(int size, int i) const {
-    const int side = std::min(width_, height_) / 2 + (i % 7) * 3;
-    return sctdiff::CropParams{width_ / 4 + (i % 5) * 4, height_ / 4 - (i % 3) * 5, side, size};
-  }
+  sctdiff::FrameView view(int i) const { return frame_view(*frames_, i, width_, height_); }
+  sctdiff::CropParams crop(int size, int i) const { return moving_crop(size, i, width_, height_); }
 
   sctdiff::BatchEngine* engine_;
   const std::vector<std::vector<uint8_t>>* frames_;
