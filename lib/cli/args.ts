@@ -66,6 +66,19 @@ export function parsePositiveNumberOption(text: string | undefined, name: string
 }
 
 /**
+ * Parse a finite number option of at least 0.
+ * @throws UsageError.
+ */
+export function parseNonNegativeNumberOption(text: string | undefined, name: string, command: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`Expected a finite number of at least 0 for --${name} but received "${text}"`, command);
+  }
+  return value;
+}
+
+/**
  * Check that `text` is one of `choices`.
  * @throws UsageError, e.g. "Expected --device to be one of auto, cpu, cuda but received "gpu"".
  */
@@ -75,4 +88,25 @@ export function parseChoiceOption<T extends string>(text: string | undefined, na
     throw new UsageError(`Expected --${name} to be one of ${choices.join(', ')} but received "${text}"`, command);
   }
   return text as T;
+}
+
+/** The command-line options shared by `track` and `eval` that set the Tracker's dynamic template policy. */
+export const TEMPLATE_OPTIONS = {
+  'template-threshold': { type: 'string' },
+  'template-interval': { type: 'string' },
+} as const;
+
+/**
+ * Parse `--template-threshold` and `--template-interval` into the Tracker's option names
+ * (undefined where not given, for the Tracker's defaults).
+ * @throws UsageError.
+ */
+export function parseTemplateOptions(
+  values: Record<string, unknown>,
+  command: string,
+): { templateUpdateThreshold: number | undefined; templateUpdateInterval: number | undefined } {
+  return {
+    templateUpdateThreshold: parseNonNegativeNumberOption(values['template-threshold'] as string | undefined, 'template-threshold', command),
+    templateUpdateInterval: parseIntegerOption(values['template-interval'] as string | undefined, 'template-interval', command, 1),
+  };
 }

@@ -49,6 +49,10 @@ export interface CliTrackerOptions {
   stride: number | undefined;
   /** When `track()` resolves (see the Tracker's `latency` option). Default: 'frame'. */
   latency?: 'frame' | 'window';
+  /** The Tracker's `templateUpdateThreshold`; undefined for its default. */
+  templateUpdateThreshold?: number | undefined;
+  /** The Tracker's `templateUpdateInterval`; undefined for its default. */
+  templateUpdateInterval?: number | undefined;
   /** Receives the tracker's log lines (CPU fall-back notice, window decodes). Default: none. */
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
@@ -125,6 +129,8 @@ export function defaultDependencies(): CliDependencies {
         threads: options.threads,
         ...(options.stride === undefined ? {} : { stride: options.stride }),
         ...(options.latency === undefined ? {} : { latency: options.latency }),
+        ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
+        ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
         ...(options.log === undefined ? {} : { logger: options.log }),
       }),
     availableBackends: async () =>

@@ -31,6 +31,8 @@ const testTracker: Partial<CliDependencies> = {
       engine: new TestEngine({ groundTruth: GT }),
       ...(options.stride === undefined ? {} : { stride: options.stride }),
       ...(options.latency === undefined ? {} : { latency: options.latency }),
+      ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
+      ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
       ...(options.log === undefined ? {} : { logger: options.log }),
     }),
 };
@@ -75,6 +77,9 @@ describe('sct-diff help and usage', () => {
     [['track', 'v.mp4', '--box', '1,2,3'], 'Expected --box as four comma-separated numbers x,y,w,h but received "1,2,3"'],
     [['track', 'v.mp4', '--box', '1,2,-3,4'], 'Expected a finite positive width in --box but received -3'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--stride', '0'], 'Expected an integer of at least 1 for --stride but received "0"'],
+    [['track', 'v.mp4', '--box', '1,2,3,4', '--template-threshold', 'high'], 'Expected a finite number of at least 0 for --template-threshold but received "high"'],
+    [['track', 'v.mp4', '--box', '1,2,3,4', '--template-interval', '0'], 'Expected an integer of at least 1 for --template-interval but received "0"'],
+    [['eval', '--dataset', 'got10k', '--root', 'x', '--template-threshold=-1'], 'Expected a finite number of at least 0 for --template-threshold but received "-1"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--device', 'gpu'], 'Expected --device to be one of auto, cpu, cuda but received "gpu"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--frobnicate'], "Unknown option '--frobnicate'"],
     [['eval', '--root', 'x'], 'Expected --dataset'],
@@ -121,6 +126,22 @@ describe('sct-diff track', () => {
     });
     expect(code).toBe(1);
     expect(stderr).toMatch(/sct-diff track: /);
+  });
+
+  it('--template-threshold and --template-interval set the dynamic template policy', async () => {
+    const updates = async (extra: string[]): Promise<string[]> => {
+      const { code, stderr } = await run(['track', folder, '--box', boxArg(GT[0]!), '--verbose', '--quiet', ...extra], testTracker);
+      expect(code, stderr).toBe(0);
+      return stderr.split('\n').filter((line) => line.includes('dynamic template from frame'));
+    };
+    // The test engine's scores lie in (0, 1): at threshold 0 each window may update (interval 1),
+    // above 1 none may, and a long interval spaces the updates out.
+    const every = await updates(['--template-threshold', '0']);
+    expect(every.length).toBeGreaterThan(3);
+    expect(await updates(['--template-threshold', '1.5'])).toEqual([]);
+    const spaced = await updates(['--template-threshold', '0', '--template-interval', '10']);
+    expect(spaced.length).toBeGreaterThan(0);
+    expect(spaced.length).toBeLessThan(every.length);
   });
 
   it('tracks a video end to end: JSON boxes near the truth and an annotated video', async () => {

@@ -3,7 +3,7 @@
  * as JSON and/or an annotated video whose every frame shows the box's final (revised) value.
  */
 import { writeFileAtomic } from '../atomic-file.js';
-import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption } from '../args.js';
+import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
@@ -38,6 +38,11 @@ Options:
   --latency MODE       window: one decoder call per stride frames (fastest offline);
                        frame: a provisional box for every frame first, as a live feed
                        would get (one decoder call per frame). Default: window.
+  --template-threshold X
+                       Minimum frame score (0..1) for a frame to become the dynamic
+                       template; above 1: never update. Default: 0.3 (docs/tracking.md).
+  --template-interval N
+                       Minimum frames between dynamic-template frames. Default: 1.
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
   --verbose            Also log each window decode and template update.
@@ -57,6 +62,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   stride: { type: 'string' },
   latency: { type: 'string' },
+  ...TEMPLATE_OPTIONS,
   fps: { type: 'string' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -96,6 +102,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   const threads = parseIntegerOption(values.threads as string | undefined, 'threads', 'track', 0) ?? 0;
   const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'track', 1);
   const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'track', ['frame', 'window'] as const) ?? 'window';
+  const templatePolicy = parseTemplateOptions(values, 'track');
   const fpsOption = parsePositiveNumberOption(values.fps as string | undefined, 'fps', 'track');
   const outPath = values.out as string | undefined;
   const jsonPath = values.json as string | undefined;
@@ -109,7 +116,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
