@@ -219,7 +219,7 @@ describe('EngineGroup: one engine, many trackers (CPU)', () => {
       new InvalidArgumentError('Expected a function or null as logger but received "loud"'),
     );
     await expect(EngineGroup.create({ model: path.join(folder.dir, 'missing.safetensors') })).rejects.toMatchObject({ code: 'ERR_MODEL_LOAD' });
-    await using group = await EngineGroup.create({ model: nanoModel });
+    await using group = await EngineGroup.create({ model: nanoModel, logger: null });
     await expect(Tracker.create({ group, engine: group.stream() })).rejects.toThrow('Expected either engine or group but received both');
     await expect(Tracker.create({ group: {} as EngineGroup })).rejects.toThrow('Expected an EngineGroup as group but received');
   });
