@@ -40,6 +40,7 @@ class ScoredSet:
 class Comparison:
     """The paired difference (candidate − baseline) over the pooled sequences."""
     names: List[str]
+    per_set: List[np.ndarray]  # each pair's differences, in sorted name order
     differences: np.ndarray
     mean: float
     low: float
@@ -106,14 +107,13 @@ def compare(pairs: Sequence[Tuple[ScoredSet, ScoredSet]], seed: int = 0, resampl
     rng = np.random.default_rng(seed)
     means = differences[rng.integers(0, differences.size, (resamples, differences.size))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
-    return Comparison(names=names, differences=differences, mean=float(differences.mean()),
+    return Comparison(names=names, per_set=parts, differences=differences, mean=float(differences.mean()),
                       low=float(low), high=float(high))
 
 
 def report(pairs: Sequence[Tuple[ScoredSet, ScoredSet]], comparison: Comparison, movers: int = 3) -> str:
     lines = []
-    for index, (baseline, candidate) in enumerate(pairs):
-        _, diffs = paired_differences(baseline, candidate)
+    for index, ((baseline, candidate), diffs) in enumerate(zip(pairs, comparison.per_set)):
         lines.append(f"set {index + 1}, {candidate.path} against {baseline.path}: AO {candidate.ao:.3f} against {baseline.ao:.3f} "
                      f"({candidate.ao - baseline.ao:+.3f}); better on {int((diffs > 0).sum())} of {diffs.size} sequences, "
                      f"worse on {int((diffs < 0).sum())}")

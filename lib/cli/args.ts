@@ -52,17 +52,28 @@ export function parseIntegerOption(text: string | undefined, name: string, comma
   return value;
 }
 
+/** A finite number option accepted by `accept`, else a UsageError saying it expected `expected`. */
+function parseFiniteNumberOption(
+  text: string | undefined,
+  name: string,
+  command: string,
+  accept: (value: number) => boolean,
+  expected: string,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || !accept(value)) {
+    throw new UsageError(`Expected ${expected} for --${name} but received "${text}"`, command);
+  }
+  return value;
+}
+
 /**
  * Parse a finite positive number option.
  * @throws UsageError.
  */
 export function parsePositiveNumberOption(text: string | undefined, name: string, command: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`Expected a finite positive number for --${name} but received "${text}"`, command);
-  }
-  return value;
+  return parseFiniteNumberOption(text, name, command, (value) => value > 0, 'a finite positive number');
 }
 
 /**
@@ -70,12 +81,7 @@ export function parsePositiveNumberOption(text: string | undefined, name: string
  * @throws UsageError.
  */
 export function parseNonNegativeNumberOption(text: string | undefined, name: string, command: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`Expected a finite number of at least 0 for --${name} but received "${text}"`, command);
-  }
-  return value;
+  return parseFiniteNumberOption(text, name, command, (value) => value >= 0, 'a finite number of at least 0');
 }
 
 /**

@@ -324,8 +324,7 @@ Napi::Value NativeEngineGroup::open(const Napi::CallbackInfo& info) {
         state->engine = create_cuda_batch_engine(state->model_path, state->cuda_search_dirs);
       } else {
         // Weights come from the process-wide cache (weight_cache.h), shared with lone engines.
-        state->engine = OwnedBatchEngine(create_cpu_batch_engine(WeightFile::open(state->model_path), state->threads).release(),
-                                         [](BatchEngine* engine) { delete engine; });
+        state->engine = create_cpu_batch_engine(WeightFile::open(state->model_path), state->threads);
       }
     }
     Napi::Value settle(Napi::Env env) override {
