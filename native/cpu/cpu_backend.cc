@@ -18,6 +18,12 @@ void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { host_
 
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 
+void CpuBackend::copy_blocks(const BlockCopyParams& p) {
+  // A block is a few hundred KiB (one frame's features, one template's tokens): one per task.
+  const size_t bytes = static_cast<size_t>(p.elements) * sizeof(float);
+  pool_.parallel_for(p.count, [&](int i, int) { std::memcpy(p.destinations[i], p.sources[i], bytes); });
+}
+
 float* CpuBackend::scratch(int worker, size_t count) {
   auto& buffer = scratch_[static_cast<size_t>(worker)];
   if (buffer.size() < count) buffer.resize(count);

@@ -24,6 +24,7 @@ class CpuBackend final : public Backend {
   void upload(void* dst, const void* host_src, size_t bytes) override;
   void download(void* host_dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void copy_blocks(const BlockCopyParams& p) override;
   void synchronize() override {}
   // Host memory is one space for every CPU engine: their weights are shared.
   WeightPlacement weight_placement() const override { return {"host", host_allocator()}; }

@@ -1,6 +1,7 @@
 #include "cuda_backend.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -377,6 +378,34 @@ void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
   key << dst << src << bytes;
   submit(key.take(), [dst, src, bytes](cudaStream_t stream) {
     SCTDIFF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream));
+  });
+}
+
+void CudaBackend::copy_blocks(const BlockCopyParams& p) {
+  if (p.count <= 0 || p.elements <= 0) return;
+  if (p.count > kMaxCopyBlocks) {
+    throw CudaError("Expected at most " + std::to_string(kMaxCopyBlocks) + " blocks in one CUDA block copy but received " +
+                    std::to_string(p.count));
+  }
+  const size_t bytes = static_cast<size_t>(p.elements) * sizeof(float);
+  // Sources then destinations, staged in device memory: the blocks' places are not in the key,
+  // so a batch of streams whose templates and slots differ from call to call replays one graph.
+  const void* addresses[2 * kMaxCopyBlocks];
+  bool vectorized = p.elements % 4 == 0;
+  for (int i = 0; i < p.count; ++i) {
+    addresses[i] = p.sources[i];
+    addresses[p.count + i] = p.destinations[i];
+    invalidate_weight_copies(p.destinations[i], bytes);
+    vectorized = vectorized && reinterpret_cast<uintptr_t>(p.sources[i]) % 16 == 0 &&
+                 reinterpret_cast<uintptr_t>(p.destinations[i]) % 16 == 0;
+  }
+  const auto* staged = static_cast<const float* const*>(stage_parameters(addresses, sizeof(const void*) * 2 * p.count));
+  KeyWriter key("copy_blocks");
+  key << p.count << p.elements << vectorized << staged;
+  const int count = p.count;
+  const int64_t elements = p.elements;
+  submit(key.take(), [count, elements, vectorized, staged](cudaStream_t stream) {
+    launch_block_copy(count, elements, vectorized, staged, stream);
   });
 }
 

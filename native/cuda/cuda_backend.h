@@ -77,6 +77,7 @@ class CudaBackend final : public Backend {
   void upload(void* dst, const void* host_src, size_t bytes) override;
   void download(void* host_dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void copy_blocks(const BlockCopyParams& p) override;
   void synchronize() override;
   // Engines on the same device share their weights, in memory of a CudaWeightAllocator.
   WeightPlacement weight_placement() const override;

@@ -11,7 +11,10 @@ std::unique_ptr<BatchEngine> make_inner(std::shared_ptr<const WeightFile> weight
                                         CudaBackend** backend) {
   auto owned = std::make_unique<CudaBackend>(options);
   *backend = owned.get();
-  std::unique_ptr<BatchEngine> engine = create_batch_engine(std::move(owned), std::move(weights));
+  // With graphs, batches pad up to the few sizes captured once each (batch_engine.h).
+  BatchEngineOptions batching;
+  batching.pad_to_captured_sizes = options.graphs;
+  std::unique_ptr<BatchEngine> engine = create_batch_engine(std::move(owned), std::move(weights), batching);
   (*backend)->synchronize();  // weights resident before the first call
   return engine;
 }

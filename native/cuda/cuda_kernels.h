@@ -23,8 +23,14 @@ void launch_top1(const Top1Params& p, cudaStream_t stream);
 
 // Patchify; image b starts at images[b] (device memory) when `images` is given, else at
 // p.in + b·C·H·W. p.batch_offsets is ignored (the backend turns it into `images`).
-constexpr int kMaxPatchifyImages = 64;
+constexpr int kMaxPatchifyImages = 256;  // >= BatchEngine::kMaxBatch windows of clip_len frames
 void launch_patchify(const PatchifyParams& p, const float* const* images, cudaStream_t stream);
+
+// --- Block copies (cuda_block_copy.cu) ---
+// BlockCopyParams with its addresses in device memory: `addresses` holds `count` sources then
+// `count` destinations. `vectorized`: every address 16-byte aligned and `elements` % 4 == 0.
+constexpr int kMaxCopyBlocks = 256;
+void launch_block_copy(int count, int64_t elements, bool vectorized, const float* const* addresses, cudaStream_t stream);
 
 // --- Attention (cuda_attention.cu: fp32 CUDA cores; cuda_attention_mma.cu: bf16 tensor cores) ---
 void launch_attention(const AttentionParams& p, cudaStream_t stream);

@@ -185,6 +185,19 @@ struct SelectiveScanParams {
   bool accumulate = false;
 };
 
+// Copies `count` blocks of `elements` floats: block i from sources[i] to destinations[i] (each
+// block contiguous; blocks must not overlap one another). The address arrays are host memory of
+// the caller holding backend-memory addresses. Batching gathers each stream's templates into the
+// encoder's token rows and scatters the features into each stream's slots this way: one op
+// instead of one copy per block, and (on CUDA) the addresses travel through device memory, so a
+// batched step whose blocks sit at different places from call to call still replays one graph.
+struct BlockCopyParams {
+  int count = 0;
+  int64_t elements = 0;
+  const float* const* sources = nullptr;  // host array of `count` addresses
+  float* const* destinations = nullptr;   // host array of `count` addresses
+};
+
 // Per row: token = argmax (ties -> lowest index), score = softmax probability of that token.
 struct Top1Params {
   int vocab = 0;
@@ -213,6 +226,7 @@ class Backend : public DeviceAllocator {
   virtual std::string name() const = 0;
 
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_blocks(const BlockCopyParams& p) = 0;
   virtual void synchronize() = 0;
 
   // Where the engine's weights go so engines of the same model can share them (weight_cache.h).

@@ -58,8 +58,9 @@ struct StreamState {
 
 class BackendBatchEngine final : public BatchEngine {
  public:
-  BackendBatchEngine(std::unique_ptr<Backend> backend, const WeightFile& file)
-      : config_(file.config()),
+  BackendBatchEngine(std::unique_ptr<Backend> backend, const WeightFile& file, const BatchEngineOptions& options)
+      : options_(options),
+        config_(file.config()),
         backend_(std::move(backend)),
         weights_(load_weights(*backend_, file)),
         encoder_(backend_.get(), config_, *weights_),
@@ -150,9 +151,10 @@ class BackendBatchEngine final : public BatchEngine {
       count += static_cast<int>(request.frames.size());
     }
     if (count == 0) return;
+    const int padded = options_.pad_to_captured_sizes ? padded_encode_frames(count) : count;
     const size_t crop_size = 3 * static_cast<size_t>(config_.encoder.search_size) * config_.encoder.search_size;
-    if (search_images_.size() < crop_size * static_cast<size_t>(count)) {
-      search_images_ = DeviceArray<float>(backend_.get(), crop_size * static_cast<size_t>(count));
+    if (search_images_.size() < crop_size * static_cast<size_t>(padded)) {
+      search_images_ = DeviceArray<float>(backend_.get(), crop_size * static_cast<size_t>(padded));
     }
     std::vector<float*> outputs;
     std::vector<Encoder::TemplatePair> templates;
@@ -164,7 +166,20 @@ class BackendBatchEngine final : public BatchEngine {
         templates.push_back({state.template_tokens[0].data(), state.template_tokens[1].data()});
       }
     }
-    encoder_.encode(count, search_images_.data(), templates, outputs);
+    if (padded > count) {
+      // Padding frames: copies of the last crop with its templates, features into scratch. The
+      // encoder keeps frames apart (attention is per frame, every other op per row), so they
+      // change nothing for the real ones.
+      const size_t extra = static_cast<size_t>(padded - count);
+      if (padding_features_.size() < feature_size_ * extra) padding_features_ = DeviceArray<float>(backend_.get(), feature_size_ * extra);
+      const float* last_crop = search_images_.data() + crop_size * static_cast<size_t>(count - 1);
+      for (size_t i = 0; i < extra; ++i) {
+        backend_->copy(search_images_.data() + crop_size * outputs.size(), last_crop, crop_size * sizeof(float));
+        outputs.push_back(padding_features_.data() + feature_size_ * i);
+        templates.push_back(templates.back());
+      }
+    }
+    encoder_.encode(padded, search_images_.data(), templates, outputs);
     for (const StreamEncode& request : requests) {
       StreamState& state = stream_state(request.stream);
       for (int slot : request.slots) state.slot_filled[static_cast<size_t>(slot)] = true;
@@ -195,8 +210,15 @@ class BackendBatchEngine final : public BatchEngine {
         input.seed = request.seed;
         windows.push_back(std::move(input));
       }
+      const size_t real = windows.size();
+      if (options_.pad_to_captured_sizes) {
+        // Padding windows repeat the last one; each window is its own sequence in every op, and
+        // only the real windows' rows are read back.
+        const DecoderInput last = windows.back();
+        windows.resize(static_cast<size_t>(padded_decode_windows(static_cast<int>(real))), last);
+      }
       decoder_.run_batch(windows);
-      const int total = static_cast<int>(frames * windows.size());
+      const int total = static_cast<int>(frames * real);
       const std::vector<int32_t> tokens = decoder_.tokens(total);
       const std::vector<float> scores = decoder_.scores(total);
       std::vector<float> logits;
@@ -282,6 +304,7 @@ class BackendBatchEngine final : public BatchEngine {
     if (slot < 0 || slot >= slot_count_) reject("a feature slot in [0, " + std::to_string(slot_count_ - 1) + "]", std::to_string(slot));
   }
 
+  BatchEngineOptions options_;
   ModelConfig config_;
   std::unique_ptr<Backend> backend_;
   std::shared_ptr<const DeviceWeights> weights_;  // after backend_: private weights release into it
@@ -290,16 +313,33 @@ class BackendBatchEngine final : public BatchEngine {
   int slot_count_ = 0;
   size_t feature_size_ = 0;
   DeviceArray<float> search_images_;
+  DeviceArray<float> padding_features_;  // where padding frames' features go (dropped)
   std::map<int, StreamState> streams_;  // after backend_: freed into it first
 };
 
 }  // namespace
 
+int padded_encode_frames(int frames) {
+  if (frames <= 1) return frames;
+  int power = 1;
+  while (power < frames) power *= 2;
+  // The smallest 2^k or 3·2^k that holds `frames`: 3·2^(k-2) lies between 2^(k-1) and 2^k.
+  const int three = 3 * (power / 4);
+  return three >= frames ? three : power;
+}
+
+int padded_decode_windows(int windows) {
+  int power = 1;
+  while (power < windows) power *= 2;
+  return windows <= 0 ? windows : power;
+}
+
 std::unique_ptr<BatchEngine> create_batch_engine(std::unique_ptr<Backend> backend,
-                                                 std::shared_ptr<const WeightFile> weights) {
+                                                 std::shared_ptr<const WeightFile> weights,
+                                                 const BatchEngineOptions& options) {
   if (!backend) throw std::invalid_argument("Expected a backend but received none");
   if (!weights) throw std::invalid_argument("Expected a weight file but received none");
-  return std::make_unique<BackendBatchEngine>(std::move(backend), *weights);
+  return std::make_unique<BackendBatchEngine>(std::move(backend), *weights, options);
 }
 
 }  // namespace sctdiff

@@ -69,11 +69,28 @@ class BatchEngine {
   virtual std::vector<float> debug_features(int stream, int slot) = 0;
 };
 
+struct BatchEngineOptions {
+  // Pad every batched call up to one of a few fixed shapes, so that a backend which captures a
+  // CUDA graph per shape captures a handful instead of one per count of streams: the encoder's
+  // frame count goes up to the next 2^k or 3·2^k (3·{1, 2, 4, 8, 16} for 1 to 16 streams of 3
+  // frames), each decode group's window count up to the next of 1, 2, 4, 8, 16. Padding repeats
+  // the last frame or window and drops its results, so results are those of the unpadded call
+  // (up to GEMM tiling, which may differ with the row count). Costs compute where there is no
+  // graph to save: off by default, on for CUDA with graphs (CudaBatchEngine).
+  bool pad_to_captured_sizes = false;
+};
+
+// The padded sizes of BatchEngineOptions::pad_to_captured_sizes.
+int padded_encode_frames(int frames);
+int padded_decode_windows(int windows);
+
 // A BatchEngine over any backend (takes ownership); weights as create_backend_engine takes them.
 std::unique_ptr<BatchEngine> create_batch_engine(std::unique_ptr<Backend> backend,
-                                                 std::shared_ptr<const WeightFile> weights);
+                                                 std::shared_ptr<const WeightFile> weights,
+                                                 const BatchEngineOptions& options = {});
 
 // The CPU batch engine (native/cpu). `threads` <= 0 means one per core.
-std::unique_ptr<BatchEngine> create_cpu_batch_engine(std::shared_ptr<const WeightFile> weights, int threads);
+std::unique_ptr<BatchEngine> create_cpu_batch_engine(std::shared_ptr<const WeightFile> weights, int threads,
+                                                     const BatchEngineOptions& options = {});
 
 }  // namespace sctdiff

@@ -105,12 +105,25 @@ void Encoder::encode(int count, const float* search, const std::vector<TemplateP
 
   embed_patches(count, config_.search_size, search, search_tokens, search_rows, pos_x_, 2);
 
-  const size_t template_bytes = static_cast<size_t>(nz_) * D * sizeof(float);
+  // Each frame's two template token sets (its stream's) into rows [0, 2Nz) of its group: one
+  // block copy for the whole batch.
+  std::vector<const float*> sources;
+  std::vector<float*> destinations;
+  sources.reserve(2 * static_cast<size_t>(count));
+  destinations.reserve(2 * static_cast<size_t>(count));
   for (int b = 0; b < count; ++b) {
     const TemplatePair& pair = templates[static_cast<size_t>(b)];
-    backend_->copy(tokens + static_cast<int64_t>(b) * L * D, pair.z0, template_bytes);
-    backend_->copy(tokens + (static_cast<int64_t>(b) * L + nz_) * D, pair.z1, template_bytes);
+    sources.push_back(pair.z0);
+    destinations.push_back(tokens + static_cast<int64_t>(b) * L * D);
+    sources.push_back(pair.z1);
+    destinations.push_back(tokens + (static_cast<int64_t>(b) * L + nz_) * D);
   }
+  BlockCopyParams gather;
+  gather.count = 2 * count;
+  gather.elements = static_cast<int64_t>(nz_) * D;
+  gather.sources = sources.data();
+  gather.destinations = destinations.data();
+  backend_->copy_blocks(gather);
 
   const RowLayout all = RowLayout::contiguous(rows, D);
   const int heads = config_.heads, head_dim = D / heads;
@@ -193,18 +206,34 @@ void Encoder::encode(int count, const float* search, const std::vector<TemplateP
     backend_->gemm(fc2);
   }
 
+  // The final norm of every frame's search tokens in one op, into `normed_` (free after the last
+  // block), then one block copy to the frames' outputs. Writing each output directly would take
+  // one norm per frame whose destination (a stream's feature slot) is part of the op: a batch
+  // of other streams, or the same stream one step later, would then be a different CUDA graph.
+  const int64_t feature_elements = static_cast<int64_t>(nx_) * D;
+  LayerNormParams norm;
+  norm.dim = D;
+  norm.x = search_tokens;
+  norm.x_layout = search_rows;
+  norm.weight = norm_w_;
+  norm.bias = norm_b_;
+  norm.eps = config_.ln_eps;
+  norm.out = normed_.data();
+  norm.out_layout = RowLayout{count, nx_, D, feature_elements};
+  backend_->layer_norm(norm);
+
+  sources.clear();
+  destinations.clear();
   for (int b = 0; b < count; ++b) {
-    LayerNormParams norm;
-    norm.dim = D;
-    norm.x = search_tokens + static_cast<int64_t>(b) * L * D;
-    norm.x_layout = RowLayout::contiguous(nx_, D);
-    norm.weight = norm_w_;
-    norm.bias = norm_b_;
-    norm.eps = config_.ln_eps;
-    norm.out = outputs[static_cast<size_t>(b)];
-    norm.out_layout = RowLayout::contiguous(nx_, D);
-    backend_->layer_norm(norm);
+    sources.push_back(normed_.data() + b * feature_elements);
+    destinations.push_back(outputs[static_cast<size_t>(b)]);
   }
+  BlockCopyParams scatter;
+  scatter.count = count;
+  scatter.elements = feature_elements;
+  scatter.sources = sources.data();
+  scatter.destinations = destinations.data();
+  backend_->copy_blocks(scatter);
 }
 
 }  // namespace sctdiff

@@ -2,7 +2,8 @@
 // decode requests of three streams, each with its own templates, run as one batch each and give
 // the same tokens as three lone engines (features, logits and scores within the bounds printed
 // below: a GEMM's rows may be tiled differently when a batch has more of them); windows of
-// different lengths in one batch; per-request checks; releasing a stream.
+// different lengths in one batch; padding to the CUDA graphs' captured sizes changes nothing;
+// per-request checks; releasing a stream.
 //
 //   batch_engine_test <goldens dir>
 #include <algorithm>
@@ -95,6 +96,48 @@ int main(int argc, char** argv) {
     check(logit_diff < 1e-3, "batched decode == lone decode: logits max abs diff " + std::to_string(logit_diff));
     check(score_diff < 1e-5, "batched decode == lone decode: scores max abs diff " + std::to_string(score_diff));
     std::printf("batched vs lone, max abs diff: features %.3g, logits %.3g, scores %.3g\n", feature_diff, logit_diff, score_diff);
+
+    // Padding to captured sizes (what the CUDA group does with graphs on) changes no result: 9
+    // frames encode as 12, three 3-frame windows decode as 4; the padding's results are dropped.
+    check(padded_encode_frames(1) == 1 && padded_encode_frames(3) == 3 && padded_encode_frames(4) == 4 &&
+              padded_encode_frames(5) == 6 && padded_encode_frames(7) == 8 && padded_encode_frames(9) == 12 &&
+              padded_encode_frames(13) == 16 && padded_encode_frames(17) == 24 && padded_encode_frames(48) == 48,
+          "encode frame counts pad to the next 2^k or 3*2^k");
+    check(padded_decode_windows(1) == 1 && padded_decode_windows(3) == 4 && padded_decode_windows(5) == 8 &&
+              padded_decode_windows(9) == 16 && padded_decode_windows(16) == 16,
+          "decode window counts pad to the next power of 2");
+    {
+      BatchEngineOptions pad;
+      pad.pad_to_captured_sizes = true;
+      auto padded = create_cpu_batch_engine(weights, 2, pad);
+      for (int s = 0; s < kStreams; ++s) {
+        padded->set_template(10 + s, 0, in.frames[static_cast<size_t>(frame_index(s))], in.crops[0]);
+        padded->set_template(10 + s, 1, in.frames[static_cast<size_t>(frame_index(s + 1))], in.crops[1]);
+      }
+      padded->encode_batch(encodes);
+      double padded_feature_diff = 0.0;
+      for (int s = 0; s < kStreams; ++s) {
+        for (int slot = 0; slot < 3; ++slot) {
+          padded_feature_diff = std::max(padded_feature_diff, max_abs_diff(padded->debug_features(10 + s, slot), group->debug_features(10 + s, slot)));
+        }
+      }
+      check(padded_feature_diff < 1e-4, "padded encode == unpadded: features max abs diff " + std::to_string(padded_feature_diff));
+      std::vector<StreamDecode> full = decodes;
+      full[1].slots = {0, 1, 2};
+      full[1].tokens = {120, 170, 220, 270, 130, 180, 230, 280, 140, 190, 240, 290};
+      full[1].timesteps = {config.diffusion.t_refine, config.diffusion.t_new, config.diffusion.t_new};
+      const std::vector<DecodeOutput> want = group->decode_batch(full, true);
+      const std::vector<DecodeOutput> got = padded->decode_batch(full, true);
+      check(got.size() == full.size(), "padded decode returns one result per request");
+      double padded_logit_diff = 0.0;
+      for (size_t s = 0; s < full.size() && s < got.size(); ++s) {
+        check(got[s].tokens == want[s].tokens, "padded decode == unpadded: tokens of stream " + std::to_string(s));
+        check(got[s].scores.size() == want[s].scores.size(), "padded decode: scores of the request's frames only");
+        padded_logit_diff = std::max(padded_logit_diff, max_abs_diff(got[s].logits, want[s].logits));
+      }
+      check(padded_logit_diff < 1e-3, "padded decode == unpadded: logits max abs diff " + std::to_string(padded_logit_diff));
+      std::printf("padded vs unpadded, max abs diff: features %.3g, logits %.3g\n", padded_feature_diff, padded_logit_diff);
+    }
 
     // Each request is checked alone; a stream that never set templates or encoded is refused.
     StreamEncode unknown = encodes[0];

@@ -307,6 +307,32 @@ void test_patchify(CpuBackend& cpu) {
   }
 }
 
+// Blocks gathered from and scattered to scattered places (the batch engine's templates and
+// feature slots): each block lands whole at its destination, nothing else is written.
+void test_copy_blocks(CpuBackend& cpu) {
+  const int count = 5;
+  const int64_t elements = 37;
+  auto source = random_vector(static_cast<size_t>(count * 3 * elements));
+  std::vector<float> dest(static_cast<size_t>(count * 2 * elements + 11), -7.0f);
+  std::vector<const float*> sources;
+  std::vector<float*> destinations;
+  for (int i = 0; i < count; ++i) {
+    sources.push_back(source.data() + (count - 1 - i) * 3 * elements + i);  // reversed, unaligned
+    destinations.push_back(dest.data() + i * 2 * elements + 3);
+  }
+  BlockCopyParams p;
+  p.count = count;
+  p.elements = elements;
+  p.sources = sources.data();
+  p.destinations = destinations.data();
+  cpu.copy_blocks(p);
+  std::vector<float> expected(dest.size(), -7.0f);
+  for (int i = 0; i < count; ++i) {
+    for (int64_t e = 0; e < elements; ++e) expected[static_cast<size_t>(i * 2 * elements + 3 + e)] = sources[static_cast<size_t>(i)][e];
+  }
+  check(dest == expected, "copy_blocks writes each block whole at its destination and nothing else");
+}
+
 void test_top1(CpuBackend& cpu) {
   std::vector<float> logits = {1, 3, 3, 0, /* row 2 */ -1, -1, -1, -1};
   std::vector<int32_t> tokens(2);
@@ -393,6 +419,7 @@ int main() {
     test_attention(cpu);
     test_conv_and_scan(cpu);
     test_patchify(cpu);
+    test_copy_blocks(cpu);
     test_top1(cpu);
     test_preprocess_formats(cpu);
   }

@@ -44,6 +44,7 @@ class Bf16GemmBackend final : public Backend {
   void upload(void* dst, const void* src, size_t bytes) override { cpu_.upload(dst, src, bytes); }
   void download(void* dst, const void* src, size_t bytes) override { cpu_.download(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { cpu_.copy(dst, src, bytes); }
+  void copy_blocks(const BlockCopyParams& p) override { cpu_.copy_blocks(p); }
   void synchronize() override {}
   void gemm(const GemmParams& p) override {
     const int rows = p.a_layout.total_rows();

@@ -378,6 +378,29 @@ void check_small_ops(Harness& h) {
     expect_close("add_rows + trajectory_input (interleaved rows)", h.read(stream, 1), h.read(stream, 0), 1e-6);
     expect_close("timestep_embed", h.read(time_sin, 1), h.read(time_sin, 0), 1e-6);
   }
+  // copy_blocks: aligned (float4 path) and unaligned (float path) blocks, gathered in reverse
+  // order from one array and scattered into another with gaps that must stay untouched
+  for (int64_t shift : {0, 1}) {
+    const int count = 7;
+    const int64_t elements = 4 * 1031 + (shift == 0 ? 0 : 3);
+    auto from = h.random(static_cast<size_t>(count) * 2 * static_cast<size_t>(elements + 4));
+    auto to = h.random(static_cast<size_t>(count) * 3 * static_cast<size_t>(elements + 4));
+    for (int s = 0; s < 2; ++s) {
+      std::vector<const float*> sources;
+      std::vector<float*> destinations;
+      for (int i = 0; i < count; ++i) {
+        sources.push_back(from.on(s) + (count - 1 - i) * 2 * (elements + 4) + shift);
+        destinations.push_back(to.on(s) + i * 3 * (elements + 4) + 4 * shift);
+      }
+      sctdiff::BlockCopyParams p;
+      p.count = count;
+      p.elements = elements;
+      p.sources = sources.data();
+      p.destinations = destinations.data();
+      h.backend(s).copy_blocks(p);
+    }
+    expect_equal(shift == 0 ? "copy_blocks (aligned, float4)" : "copy_blocks (unaligned)", h.read(to, 1), h.read(to, 0));
+  }
   // top1 with ties and a strided layout
   {
     const int vocab = 802, frames = 3;
@@ -714,6 +737,47 @@ void check_batch_engine(const std::string& path, bool graphs) {
                 static_cast<long long>(stats.graph_captures), static_cast<long long>(stats.graph_launches),
                 static_cast<long long>(stats.flushes));
   expect(!graphs || stats.graph_launches > stats.graph_captures, "batch engine graphs replayed", detail);
+
+  // Steady state with graphs: batches of three of the four streams, a different three and
+  // different slots each round. Their templates, slots and features sit at different places
+  // every round, but those addresses travel through device memory (copy_blocks, patchify), and
+  // three windows pad to four: after a round to see the shape and one to capture it, no round
+  // captures again.
+  if (graphs) {
+    int64_t captures_after_warmup = 0;
+    const int rounds = 8;
+    for (int round = 0; round < rounds; ++round) {
+      std::vector<sctdiff::StreamEncode> encodes;
+      std::vector<sctdiff::StreamDecode> decodes;
+      const int slots = clip + 1;
+      const int newest = (round + clip - 1) % slots;
+      for (int k = 0; k < 3; ++k) {
+        const int stream = 20 + (round + k) % kStreams;
+        sctdiff::StreamEncode encode;
+        encode.stream = stream;
+        encode.frames = {view(round * 3 + k)};
+        encode.crops = {sctdiff::CropParams{50 + round, 40 + k, 160, xs}};
+        encode.slots = {newest};
+        encodes.push_back(encode);
+        sctdiff::StreamDecode decode;
+        decode.stream = stream;
+        for (int f = 0; f < clip; ++f) {
+          decode.slots.push_back((round + f) % slots);
+          for (int j = 0; j < 4; ++j) decode.tokens.push_back(token(rng));
+          decode.timesteps.push_back(f == clip - 1 ? config.diffusion.t_new : config.diffusion.t_refine);
+        }
+        decode.seed = 9000 + static_cast<uint64_t>(round * 3 + k);
+        decodes.push_back(decode);
+      }
+      gpu.encode_batch(encodes);
+      gpu.decode_batch(decodes);
+      if (round == 1) captures_after_warmup = gpu.backend().stats().graph_captures;
+    }
+    const int64_t captures = gpu.backend().stats().graph_captures;
+    std::snprintf(detail, sizeof(detail), "%lld captures after 2 rounds, %lld after %d", static_cast<long long>(captures_after_warmup),
+                  static_cast<long long>(captures), rounds);
+    expect(captures == captures_after_warmup, "batch engine: other streams and slots replay the same graph", detail);
+  }
 
   // A released stream is gone on the GPU as on the CPU; the others still decode.
   gpu.release_stream(20);
