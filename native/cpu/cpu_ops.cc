@@ -138,7 +138,8 @@ void CpuBackend::add_rows(const AddRowsParams& p) {
   for_each_row(pool_, p.out_layout, p.dim, [&](int b, int r, int) {
     float* out = p.out + p.out_layout.offset(b, r);
     const float* t = p.table + r * p.table_ld;
-    const float* extra = p.per_batch != nullptr ? p.per_batch + b * p.per_batch_ld : nullptr;
+    const int group = p.per_batch_period > 0 ? b % p.per_batch_period : b;
+    const float* extra = p.per_batch != nullptr ? p.per_batch + group * p.per_batch_ld : nullptr;
     for (int i = 0; i < p.dim; ++i) {
       float v = p.overwrite ? t[i] : out[i] + t[i];
       if (extra != nullptr) v += extra[i];
@@ -165,17 +166,19 @@ void CpuBackend::timestep_embed(const TimestepEmbedParams& p) {
 
 void CpuBackend::trajectory_input(const TrajectoryInputParams& p) {
   const int dim = p.dim;
-  for (int f = 0; f < p.frames; ++f) {
+  for (int g = 0; g < p.windows * p.frames; ++g) {
+    const int w = g / p.frames, f = g % p.frames;  // frame f of window w
+    const uint64_t seed = p.seeds[w];
     for (int slot = 0; slot < 6; ++slot) {
-      const float* e = p.table + static_cast<int64_t>(p.tokens[f * 6 + slot]) * dim;
-      float* out = p.out + p.out_layout.offset(f, slot);
+      const float* e = p.table + static_cast<int64_t>(p.tokens[g * 6 + slot]) * dim;
+      float* out = p.out + p.out_layout.offset(g, slot);
       const float* pos = p.pos1d + static_cast<int64_t>(slot) * dim;
       const float* temporal = p.temporal + static_cast<int64_t>(f) * dim;
-      const float* time = p.time_emb + static_cast<int64_t>(f) * dim;
+      const float* time = p.time_emb + static_cast<int64_t>(g) * dim;
       const bool noised = slot >= 1 && slot <= 4;
       for (int c = 0; c < dim; ++c) {
         float x = e[c];
-        if (noised) x = p.signal[f] * x + p.noise[f] * trajectory_noise(p.seed, f, slot, c, dim);
+        if (noised) x = p.signal[g] * x + p.noise[g] * trajectory_noise(seed, f, slot, c, dim);
         out[c] = x + pos[c] + temporal[c] + time[c];
       }
     }

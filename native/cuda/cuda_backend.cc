@@ -651,7 +651,8 @@ void CudaBackend::patchify(const PatchifyParams& p) {
 
 void CudaBackend::add_rows(const AddRowsParams& p) {
   KeyWriter key("add_rows");
-  key << p.dim << p.table << p.table_ld << p.per_batch << p.per_batch_ld << p.out << p.out_layout << p.overwrite;
+  key << p.dim << p.table << p.table_ld << p.per_batch << p.per_batch_ld << p.per_batch_period << p.out << p.out_layout
+      << p.overwrite;
   submit(key.take(), [p](cudaStream_t stream) { launch_add_rows(p, stream); });
 }
 
@@ -662,12 +663,15 @@ void CudaBackend::timestep_embed(const TimestepEmbedParams& p) {
 }
 
 void CudaBackend::trajectory_input(const TrajectoryInputParams& p) {
-  // The seed changes every step, so it travels through device memory rather than the key.
-  const auto* seed = static_cast<const uint64_t*>(stage_parameters(&p.seed, sizeof(p.seed)));
+  // Seeds change every step, so they travel through device memory rather than the key.
+  if (p.windows <= 0 || p.frames <= 0) return;
+  const auto* seeds = static_cast<const uint64_t*>(stage_parameters(p.seeds, sizeof(uint64_t) * static_cast<size_t>(p.windows)));
   KeyWriter key("trajectory_input");
-  key << p.frames << p.dim << p.tokens << p.table << p.signal << p.noise << seed << p.pos1d << p.temporal
+  key << p.windows << p.frames << p.dim << p.tokens << p.table << p.signal << p.noise << seeds << p.pos1d << p.temporal
       << p.time_emb << p.out << p.out_layout;
-  submit(key.take(), [p, seed](cudaStream_t stream) { launch_trajectory_input(p, seed, stream); });
+  TrajectoryInputParams params = p;
+  params.seeds = nullptr;  // host memory of the caller; `seeds` travels instead
+  submit(key.take(), [params, seeds](cudaStream_t stream) { launch_trajectory_input(params, seeds, stream); });
 }
 
 void CudaBackend::causal_conv1d_silu(const CausalConv1dParams& p) {

@@ -17,8 +17,9 @@ void launch_layer_norm(const LayerNormParams& p, cudaStream_t stream);
 void launch_rms_norm(const RmsNormParams& p, cudaStream_t stream);
 void launch_add_rows(const AddRowsParams& p, cudaStream_t stream);
 void launch_timestep_embed(const TimestepEmbedParams& p, cudaStream_t stream);
-// The seed is read from device memory (`seed`), not from p.seed, so graphs replay any seed.
-void launch_trajectory_input(const TrajectoryInputParams& p, const uint64_t* seed, cudaStream_t stream);
+// The windows' seeds are read from device memory (`seeds`), not from p.seeds (host memory), so
+// graphs replay any seeds.
+void launch_trajectory_input(const TrajectoryInputParams& p, const uint64_t* seeds, cudaStream_t stream);
 void launch_top1(const Top1Params& p, cudaStream_t stream);
 
 // Patchify; image b starts at images[b] (device memory) when `images` is given, else at

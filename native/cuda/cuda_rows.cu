@@ -62,7 +62,8 @@ __global__ void add_rows_kernel(AddRowsParams p, int64_t total) {
   float* out = p.out + layout_offset(p.out_layout, b, r) + col;
   float v = p.table[static_cast<int64_t>(r) * p.table_ld + col];
   if (!p.overwrite) v = *out + v;
-  if (p.per_batch != nullptr) v += p.per_batch[static_cast<int64_t>(b) * p.per_batch_ld + col];
+  const int group = p.per_batch_period > 0 ? b % p.per_batch_period : b;
+  if (p.per_batch != nullptr) v += p.per_batch[static_cast<int64_t>(group) * p.per_batch_ld + col];
   *out = v;
 }
 
@@ -79,16 +80,17 @@ __global__ void timestep_embed_kernel(TimestepEmbedParams p) {
   out[half + k] = static_cast<float>(sin(arg));
 }
 
-__global__ void trajectory_input_kernel(TrajectoryInputParams p, const uint64_t* seed_device) {
-  const uint64_t seed = *seed_device;
+__global__ void trajectory_input_kernel(TrajectoryInputParams p, const uint64_t* seeds_device) {
   const int index = blockIdx.x * blockDim.x + threadIdx.x;
-  if (index >= p.frames * 6 * p.dim) return;
-  const int c = index % p.dim, slot = (index / p.dim) % 6, f = index / (6 * p.dim);
-  float x = p.table[static_cast<int64_t>(p.tokens[f * 6 + slot]) * p.dim + c];
-  if (slot >= 1 && slot <= 4) x = p.signal[f] * x + p.noise[f] * trajectory_noise(seed, f, slot, c, p.dim);
+  if (index >= p.windows * p.frames * 6 * p.dim) return;
+  const int c = index % p.dim, slot = (index / p.dim) % 6, g = index / (6 * p.dim);
+  const int f = g % p.frames;  // frame f of window g / frames, whose seed it is
+  const uint64_t seed = seeds_device[g / p.frames];
+  float x = p.table[static_cast<int64_t>(p.tokens[g * 6 + slot]) * p.dim + c];
+  if (slot >= 1 && slot <= 4) x = p.signal[g] * x + p.noise[g] * trajectory_noise(seed, f, slot, c, p.dim);
   const float v = x + p.pos1d[static_cast<int64_t>(slot) * p.dim + c] + p.temporal[static_cast<int64_t>(f) * p.dim + c] +
-                  p.time_emb[static_cast<int64_t>(f) * p.dim + c];
-  p.out[layout_offset(p.out_layout, f, slot) + c] = v;
+                  p.time_emb[static_cast<int64_t>(g) * p.dim + c];
+  p.out[layout_offset(p.out_layout, g, slot) + c] = v;
 }
 
 __global__ void patchify_kernel(PatchifyParams p, const float* const* images, int64_t total) {
@@ -199,10 +201,10 @@ void launch_timestep_embed(const TimestepEmbedParams& p, cudaStream_t stream) {
   check_launch("timestep_embed_kernel");
 }
 
-void launch_trajectory_input(const TrajectoryInputParams& p, const uint64_t* seed, cudaStream_t stream) {
-  const int total = p.frames * 6 * p.dim;
+void launch_trajectory_input(const TrajectoryInputParams& p, const uint64_t* seeds, cudaStream_t stream) {
+  const int total = p.windows * p.frames * 6 * p.dim;
   if (total <= 0) return;
-  trajectory_input_kernel<<<blocks_for(total, 128), 128, 0, stream>>>(p, seed);
+  trajectory_input_kernel<<<blocks_for(total, 128), 128, 0, stream>>>(p, seeds);
   check_launch("trajectory_input_kernel");
 }
 

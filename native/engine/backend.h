@@ -101,14 +101,17 @@ struct PatchifyParams {
 };
 
 // Adds rows of a table to rows of `out`: out[b, r, :] += table[r · table_ld + :] (table_ld = 0
-// broadcasts one row), optionally also + table2[b · table2_ld] (one row per batch group, e.g.
-// the temporal embedding of frame b). `dim` columns.
+// broadcasts one row), optionally also + per_batch[b' · per_batch_ld] (one row per batch group,
+// e.g. the temporal embedding of frame b), where b' = b, or b mod per_batch_period when that is
+// positive (several windows in one op: frame b is frame b mod frames of its window). `dim`
+// columns.
 struct AddRowsParams {
   int dim = 0;
   const float* table = nullptr;
   int64_t table_ld = 0;
   const float* per_batch = nullptr;  // optional [batch, dim] with leading dimension per_batch_ld
   int64_t per_batch_ld = 0;
+  int per_batch_period = 0;  // > 0: group b uses per_batch row b % per_batch_period
   float* out = nullptr;
   RowLayout out_layout;
   bool overwrite = false;  // true: out = table[r] (+ per_batch[b]) instead of +=
@@ -122,21 +125,22 @@ struct TimestepEmbedParams {
   float* out = nullptr;                // [count, dim]
 };
 
-// The decoder's trajectory input for `frames` frames of 6 slots [Begin, x1, y1, x2, y2, End]:
-// e = table[token]; coordinate slots get x = signal[f]·e + noise[f]·eps(seed, f, slot, c);
-// out = x + pos1d[slot] + temporal[f] + time_emb[f].
+// The decoder's trajectory input for `windows` windows of `frames` frames of 6 slots [Begin,
+// x1, y1, x2, y2, End]. Frame g = w·frames + f (frame f of window w): e = table[token]; coordinate
+// slots get x = signal[g]·e + noise[g]·eps(seeds[w], f, slot, c); out = x + pos1d[slot] +
+// temporal[f] + time_emb[g]. One op for a whole batch of windows, each with its own seed.
 struct TrajectoryInputParams {
-  int frames = 0, dim = 0;
-  const int32_t* tokens = nullptr;  // backend memory, [frames, 6]
+  int windows = 1, frames = 0, dim = 0;
+  const int32_t* tokens = nullptr;  // backend memory, [windows·frames, 6]
   const float* table = nullptr;     // [vocab, dim]
-  const float* signal = nullptr;    // backend memory, [frames]: sqrt(abar(t_f))
-  const float* noise = nullptr;     // backend memory, [frames]: sqrt(1 - abar(t_f))
-  uint64_t seed = 0;
+  const float* signal = nullptr;    // backend memory, [windows·frames]: sqrt(abar(t_g))
+  const float* noise = nullptr;     // backend memory, [windows·frames]: sqrt(1 - abar(t_g))
+  const uint64_t* seeds = nullptr;  // host memory of the caller, [windows]
   const float* pos1d = nullptr;     // [6, dim]
   const float* temporal = nullptr;  // [>= frames, dim]
-  const float* time_emb = nullptr;  // [frames, dim]
+  const float* time_emb = nullptr;  // [windows·frames, dim]
   float* out = nullptr;
-  RowLayout out_layout;  // batch = frames, rows = 6
+  RowLayout out_layout;  // batch = windows·frames, rows = 6
 };
 
 // Causal depthwise conv1d (kernel `width`, left zero padding) + bias + SiLU along a sequence of

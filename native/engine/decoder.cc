@@ -129,36 +129,38 @@ void Decoder::run_batch(const std::vector<DecoderInput>& windows) {
   const RowLayout trajectory_rows{frames, 6, d, static_cast<int64_t>(G) * d};
   float* trajectory = stream + static_cast<int64_t>(P) * d;
 
-  // The inputs that depend on a frame's position in its own window (the noise of the stream's
-  // seed, the temporal embedding) are built per window: small ops, one per window.
-  for (int w = 0; w < count; ++w) {
-    const int64_t first = static_cast<int64_t>(w) * window_frames;
-    TrajectoryInputParams traj;
-    traj.frames = window_frames;
-    traj.dim = d;
-    traj.tokens = slot_tokens_.data() + first * 6;
-    traj.table = traj_embed_;
-    traj.signal = signal_.data() + first;
-    traj.noise = noise_.data() + first;
-    traj.seed = windows[static_cast<size_t>(w)].seed;
-    traj.pos1d = pos1d_;
-    traj.temporal = temporal_;
-    traj.time_emb = time_emb_.data() + first * d;
-    traj.out = trajectory + first * G * d;
-    traj.out_layout = RowLayout{window_frames, 6, d, static_cast<int64_t>(G) * d};
-    backend_->trajectory_input(traj);
+  // The inputs that depend on a frame's position in its own window (the noise of the window's
+  // seed, the temporal embedding): one op each for all windows.
+  std::vector<uint64_t> seeds;
+  seeds.reserve(windows.size());
+  for (const DecoderInput& w : windows) seeds.push_back(w.seed);
+  TrajectoryInputParams traj;
+  traj.windows = count;
+  traj.frames = window_frames;
+  traj.dim = d;
+  traj.tokens = slot_tokens_.data();
+  traj.table = traj_embed_;
+  traj.signal = signal_.data();
+  traj.noise = noise_.data();
+  traj.seeds = seeds.data();
+  traj.pos1d = pos1d_;
+  traj.temporal = temporal_;
+  traj.time_emb = time_emb_.data();
+  traj.out = trajectory;
+  traj.out_layout = trajectory_rows;
+  backend_->trajectory_input(traj);
 
-    AddRowsParams visual;
-    visual.dim = d;
-    visual.table = pos2d_;
-    visual.table_ld = d;
-    visual.per_batch = temporal_;
-    visual.per_batch_ld = d;
-    visual.out = stream + first * G * d;
-    visual.out_layout = RowLayout{window_frames, P, d, static_cast<int64_t>(G) * d};
-    visual.overwrite = true;
-    backend_->add_rows(visual);
-  }
+  AddRowsParams visual;
+  visual.dim = d;
+  visual.table = pos2d_;
+  visual.table_ld = d;
+  visual.per_batch = temporal_;
+  visual.per_batch_ld = d;
+  visual.per_batch_period = window_frames;
+  visual.out = stream;
+  visual.out_layout = visual_rows;
+  visual.overwrite = true;
+  backend_->add_rows(visual);
 
   // Feature patches for the Conv3d projections (shared by all blocks), frames in window order.
   // Streams keep their features in separate allocations: offsets are taken as addresses.

@@ -2,6 +2,7 @@
 // network relies on (a reversed conv/scan is the forward one on the flipped sequence).
 //
 //   cpu_ops_test
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -333,6 +334,73 @@ void test_copy_blocks(CpuBackend& cpu) {
   check(dest == expected, "copy_blocks writes each block whole at its destination and nothing else");
 }
 
+// The decoder's per-window inputs for several windows in one op (each window its own seed,
+// frames numbered within their window) equal one op per window.
+void test_window_batched_inputs(CpuBackend& cpu) {
+  const int windows = 3, frames = 4, dim = 8, G = 9;  // groups of G rows: 6 trajectory rows at row 3
+  const int total = windows * frames;
+  std::vector<int32_t> tokens(static_cast<size_t>(total) * 6);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 7) % 20);
+  auto table = random_vector(20 * dim), pos1d = random_vector(6 * dim), temporal = random_vector(frames * dim);
+  auto time_emb = random_vector(static_cast<size_t>(total) * dim), pos2d = random_vector(3 * dim);
+  auto signal = random_vector(total), noise = random_vector(total);
+  const uint64_t seeds[windows] = {11, 0x9e3779b97f4a7c15ull, 5};
+  std::vector<float> batched(static_cast<size_t>(total) * G * dim, 0.0f), single = batched;
+  auto run = [&](std::vector<float>& out, int first, int count) {
+    TrajectoryInputParams t;
+    t.windows = count;
+    t.frames = frames;
+    t.dim = dim;
+    t.tokens = tokens.data() + first * frames * 6;
+    t.table = table.data();
+    t.signal = signal.data() + first * frames;
+    t.noise = noise.data() + first * frames;
+    t.seeds = seeds + first;
+    t.pos1d = pos1d.data();
+    t.temporal = temporal.data();
+    t.time_emb = time_emb.data() + static_cast<int64_t>(first) * frames * dim;
+    t.out = out.data() + (static_cast<int64_t>(first) * frames * G + 3) * dim;
+    t.out_layout = RowLayout{count * frames, 6, dim, static_cast<int64_t>(G) * dim};
+    cpu.trajectory_input(t);
+    AddRowsParams a;
+    a.dim = dim;
+    a.table = pos2d.data();
+    a.table_ld = dim;
+    a.per_batch = temporal.data();
+    a.per_batch_ld = dim;
+    a.per_batch_period = count > 1 ? frames : 0;
+    a.out = out.data() + static_cast<int64_t>(first) * frames * G * dim;
+    a.out_layout = RowLayout{count * frames, 3, dim, static_cast<int64_t>(G) * dim};
+    a.overwrite = true;
+    cpu.add_rows(a);
+  };
+  run(batched, 0, windows);
+  for (int w = 0; w < windows; ++w) run(single, w, 1);
+  check(batched == single, "trajectory_input and add_rows over 3 windows in one op == one op per window");
+  std::vector<float> reseeded = batched;
+  const uint64_t other[windows] = {11, 12, 5};
+  TrajectoryInputParams t;
+  t.windows = windows;
+  t.frames = frames;
+  t.dim = dim;
+  t.tokens = tokens.data();
+  t.table = table.data();
+  t.signal = signal.data();
+  t.noise = noise.data();
+  t.seeds = other;
+  t.pos1d = pos1d.data();
+  t.temporal = temporal.data();
+  t.time_emb = time_emb.data();
+  t.out = reseeded.data() + 3 * dim;
+  t.out_layout = RowLayout{total, 6, dim, static_cast<int64_t>(G) * dim};
+  cpu.trajectory_input(t);
+  const size_t window = static_cast<size_t>(frames) * G * dim;
+  check(std::equal(reseeded.begin(), reseeded.begin() + window, batched.begin()) &&
+            !std::equal(reseeded.begin() + window, reseeded.begin() + 2 * window, batched.begin() + window) &&
+            std::equal(reseeded.begin() + 2 * window, reseeded.end(), batched.begin() + 2 * window),
+        "each window's noise follows its own seed only");
+}
+
 void test_top1(CpuBackend& cpu) {
   std::vector<float> logits = {1, 3, 3, 0, /* row 2 */ -1, -1, -1, -1};
   std::vector<int32_t> tokens(2);
@@ -420,6 +488,7 @@ int main() {
     test_conv_and_scan(cpu);
     test_patchify(cpu);
     test_copy_blocks(cpu);
+    test_window_batched_inputs(cpu);
     test_top1(cpu);
     test_preprocess_formats(cpu);
   }

@@ -339,6 +339,7 @@ void check_small_ops(Harness& h) {
     auto signal = h.make(std::vector<float>{0.1f, 0.7f, 1.0f}), noise = h.make(std::vector<float>{0.99f, 0.7f, 0.0f});
     auto vocab_table = h.random(802 * dim), pos1d = h.random(6 * dim), temporal = h.random(6 * dim);
     auto time_sin = h.random(frames * dim), time_emb = h.random(frames * dim);
+    const uint64_t seed = 0x1234567890abcdefull;
     for (int s = 0; s < 2; ++s) {
       sctdiff::AddRowsParams p;
       p.dim = dim;
@@ -367,7 +368,7 @@ void check_small_ops(Harness& h) {
       ti.table = vocab_table.on(s);
       ti.signal = signal.on(s);
       ti.noise = noise.on(s);
-      ti.seed = 0x1234567890abcdefull;
+      ti.seeds = &seed;
       ti.pos1d = pos1d.on(s);
       ti.temporal = temporal.on(s);
       ti.time_emb = time_emb.on(s);
