@@ -122,11 +122,14 @@ def training_provenance(checkpoint: Any) -> Optional[Dict[str, Any]]:
     if not isinstance(checkpoint, dict) or "step" not in checkpoint:
         return None
     args = checkpoint.get("args") or {}
-    return {
+    stage = {
         "checkpoint_step": int(checkpoint["step"]),
         "samples_seen": int(checkpoint.get("data_position", 0)),
         "run": {k: args[k] for k in PROVENANCE_ARGS if k in args},
     }
+    if checkpoint.get("averaged_from"):  # training/average_checkpoints.py
+        stage["averaged_from"] = checkpoint["averaged_from"]
+    return stage
 
 
 def history_stages(path: str) -> List[Dict[str, Any]]:
