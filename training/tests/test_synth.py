@@ -113,3 +113,24 @@ def test_render_rejects_out_of_range_frames(library):
     with pytest.raises(IndexError):
         seq.frame(SMALL.length)
     assert isinstance(seq, SyntheticSequence)
+
+
+def test_train_options_set_the_distractors_of_training_sequences(library):
+    from sctdiff.train_loop import TrainConfig, synth_config
+
+    assert synth_config(TrainConfig()) == SynthConfig()  # defaults: runs before the option are unchanged
+    busy = synth_config(TrainConfig(synth_p_distractors=1.0, synth_max_distractors=2))
+    quiet = synth_config(TrainConfig(synth_p_distractors=0.0))
+    counts = [len(SyntheticSequence.generate(library, seed, replace(SMALL, p_distractors=busy.p_distractors,
+                                                                     max_distractors=busy.max_distractors)).distractors)
+              for seed in range(6)]
+    assert all(1 <= c <= 2 for c in counts), counts
+    assert all(len(SyntheticSequence.generate(library, seed, replace(SMALL, p_distractors=quiet.p_distractors)).distractors) == 0
+               for seed in range(6))
+    from sctdiff.train_loop import build_sources
+    (source,) = build_sources(TrainConfig(synth_p_distractors=1.0, synth_max_distractors=2), "train", 0)
+    assert (source.config.p_distractors, source.config.max_distractors) == (1.0, 2)
+    with pytest.raises(ValueError, match="synth-p-distractors"):
+        synth_config(TrainConfig(synth_p_distractors=1.5))
+    with pytest.raises(ValueError, match="synth-max-distractors"):
+        synth_config(TrainConfig(synth_max_distractors=0))
