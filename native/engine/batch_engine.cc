@@ -173,10 +173,11 @@ class BackendBatchEngine final : public BatchEngine {
       const size_t extra = static_cast<size_t>(padded - count);
       if (padding_features_.size() < feature_size_ * extra) padding_features_ = DeviceArray<float>(backend_.get(), feature_size_ * extra);
       const float* last_crop = search_images_.data() + crop_size * static_cast<size_t>(count - 1);
+      const Encoder::TemplatePair last_templates = templates.back();
       for (size_t i = 0; i < extra; ++i) {
         backend_->copy(search_images_.data() + crop_size * outputs.size(), last_crop, crop_size * sizeof(float));
         outputs.push_back(padding_features_.data() + feature_size_ * i);
-        templates.push_back(templates.back());
+        templates.push_back(last_templates);
       }
     }
     encoder_.encode(padded, search_images_.data(), templates, outputs);
