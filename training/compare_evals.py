@@ -6,8 +6,10 @@ Each argument is the output folder of `sct-diff eval` (or its metrics.json). Arg
 pairs, one pair per sequence set (for example the validation set and the tuning set); every
 pair must cover the same sequences. For each set it prints both AOs and how many sequences got
 better, then pools the sets' sequences and prints the mean per-sequence AO difference with a
-95% bootstrap interval (sequences resampled with replacement, fixed seed) and the sequences
-that moved most.
+95% bootstrap interval (sequences resampled with replacement, fixed seed), how many
+sequences moved each way with the exact two-sided sign test of that count, and the sequences
+that moved most. The interval is about the mean (a few large swings can widen it); the sign
+test is about how consistently the candidate is better, whatever the sizes.
 
 Why: a set AO moves by a few points when one or two sequences flip between "tracked" and
 "lost", which a 20- or 40-sequence set cannot tell from a real change (docs/training.md,
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +50,35 @@ class Comparison:
     high: float
 
     @property
+    def better(self) -> int:
+        return int((self.differences > 0).sum())
+
+    @property
+    def worse(self) -> int:
+        return int((self.differences < 0).sum())
+
+    @property
+    def sign_test_p(self) -> float:
+        return sign_test_p(self.better, self.worse)
+
+    @property
     def verdict(self) -> str:
         if self.low > 0:
             return "candidate better (the interval is above 0)"
         if self.high < 0:
             return "candidate worse (the interval is below 0)"
         return "no difference these sequences can resolve (the interval contains 0)"
+
+
+def sign_test_p(better: int, worse: int) -> float:
+    """Exact two-sided sign test: the chance of a split at least this uneven if each changed
+    sequence were equally likely to go either way (unchanged sequences are left out)."""
+    n = better + worse
+    if n == 0:
+        return 1.0
+    k = max(better, worse)
+    tail = sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 def read_scored_set(path: str | Path) -> ScoredSet:
@@ -119,7 +145,9 @@ def report(pairs: Sequence[Tuple[ScoredSet, ScoredSet]], comparison: Comparison,
                      f"worse on {int((diffs < 0).sum())}")
     d = comparison.differences
     lines.append(f"pooled {d.size} sequences: mean AO difference {comparison.mean:+.3f}, "
-                 f"95% interval [{comparison.low:+.3f}, {comparison.high:+.3f}], median {float(np.median(d)):+.3f}")
+                 f"95% interval [{comparison.low:+.3f}, {comparison.high:+.3f}], median {float(np.median(d)):+.3f}; "
+                 f"better on {comparison.better}, worse on {comparison.worse} "
+                 f"(two-sided sign test p = {comparison.sign_test_p:.2g})")
     order = np.argsort(d)
     worst = ", ".join(f"{comparison.names[i]} {d[i]:+.3f}" for i in order[:movers])
     best = ", ".join(f"{comparison.names[i]} {d[i]:+.3f}" for i in order[::-1][:movers])

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compare_evals import compare, main, paired_differences, read_scored_set  # noqa: E402
+from compare_evals import compare, main, paired_differences, read_scored_set, sign_test_p  # noqa: E402
 
 
 def write_run(folder: Path, per_sequence: dict) -> Path:
@@ -43,6 +43,23 @@ def test_one_lost_sequence_among_small_gains_is_not_a_resolved_difference(tmp_pa
     assert result.mean == pytest.approx((19 * 0.02 - 0.6) / 20)
     assert result.low < 0 < result.high
     assert result.verdict.startswith("no difference")
+
+
+def test_the_sign_test_counts_which_way_sequences_moved_whatever_the_sizes(tmp_path):
+    assert sign_test_p(10, 0) == pytest.approx(2 / 1024)  # 10 of 10: 2 * 0.5^10
+    assert sign_test_p(0, 10) == pytest.approx(2 / 1024)
+    assert sign_test_p(5, 5) == 1.0 and sign_test_p(0, 0) == 1.0
+    assert sign_test_p(8, 2) == pytest.approx(2 * (45 + 10 + 1) / 1024)  # P(>= 8 of 10), both tails
+    # The one-lost-sequence case: a consistent small gain that the mean's interval cannot resolve.
+    base = {f"s{i}": 0.7 for i in range(20)}
+    cand = dict(base, **{f"s{i}": 0.72 for i in range(19)})
+    cand["s19"] = 0.1
+    cand["s18"] = 0.7  # unchanged: left out of the sign test
+    result = compare([(read_scored_set(write_run(tmp_path / "a", base)),
+                       read_scored_set(write_run(tmp_path / "b", cand)))])
+    assert (result.better, result.worse) == (18, 1)
+    assert result.sign_test_p == pytest.approx(sign_test_p(18, 1)) and result.sign_test_p < 1e-3
+    assert result.low < 0 < result.high
 
 
 def test_pairs_pool_their_sequences_and_a_clear_loss_reads_as_worse(tmp_path):
@@ -84,6 +101,7 @@ def test_the_command_line_prints_the_report_and_fails_cleanly(tmp_path, capsys):
     assert main([str(a), str(b)]) == 0
     out = capsys.readouterr().out
     assert "mean AO difference +0.100" in out and "better on 3 of 3" in out
+    assert "better on 3, worse on 0 (two-sided sign test p = 0.25)" in out
     assert main([str(a), str(tmp_path / "missing")]) == 1
     assert "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
