@@ -320,20 +320,25 @@ class BackendBatchEngine final : public BatchEngine {
 
 }  // namespace
 
+namespace {
+
+int next_power_of_two(int n) {
+  int power = 1;
+  while (power < n) power *= 2;
+  return power;
+}
+
+}  // namespace
+
 int padded_encode_frames(int frames) {
   if (frames <= 1) return frames;
-  int power = 1;
-  while (power < frames) power *= 2;
+  const int power = next_power_of_two(frames);
   // The smallest 2^k or 3·2^k that holds `frames`: 3·2^(k-2) lies between 2^(k-1) and 2^k.
   const int three = 3 * (power / 4);
   return three >= frames ? three : power;
 }
 
-int padded_decode_windows(int windows) {
-  int power = 1;
-  while (power < windows) power *= 2;
-  return windows <= 0 ? windows : power;
-}
+int padded_decode_windows(int windows) { return windows <= 0 ? windows : next_power_of_two(windows); }
 
 std::unique_ptr<BatchEngine> create_batch_engine(std::unique_ptr<Backend> backend,
                                                  std::shared_ptr<const WeightFile> weights,

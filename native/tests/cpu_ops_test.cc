@@ -346,7 +346,7 @@ void test_window_batched_inputs(CpuBackend& cpu) {
   auto signal = random_vector(total), noise = random_vector(total);
   const uint64_t seeds[windows] = {11, 0x9e3779b97f4a7c15ull, 5};
   std::vector<float> batched(static_cast<size_t>(total) * G * dim, 0.0f), single = batched;
-  auto run = [&](std::vector<float>& out, int first, int count) {
+  auto run = [&](std::vector<float>& out, int first, int count, const uint64_t* window_seeds) {
     TrajectoryInputParams t;
     t.windows = count;
     t.frames = frames;
@@ -355,7 +355,7 @@ void test_window_batched_inputs(CpuBackend& cpu) {
     t.table = table.data();
     t.signal = signal.data() + first * frames;
     t.noise = noise.data() + first * frames;
-    t.seeds = seeds + first;
+    t.seeds = window_seeds + first;
     t.pos1d = pos1d.data();
     t.temporal = temporal.data();
     t.time_emb = time_emb.data() + static_cast<int64_t>(first) * frames * dim;
@@ -374,26 +374,12 @@ void test_window_batched_inputs(CpuBackend& cpu) {
     a.overwrite = true;
     cpu.add_rows(a);
   };
-  run(batched, 0, windows);
-  for (int w = 0; w < windows; ++w) run(single, w, 1);
+  run(batched, 0, windows, seeds);
+  for (int w = 0; w < windows; ++w) run(single, w, 1, seeds);
   check(batched == single, "trajectory_input and add_rows over 3 windows in one op == one op per window");
-  std::vector<float> reseeded = batched;
-  const uint64_t other[windows] = {11, 12, 5};
-  TrajectoryInputParams t;
-  t.windows = windows;
-  t.frames = frames;
-  t.dim = dim;
-  t.tokens = tokens.data();
-  t.table = table.data();
-  t.signal = signal.data();
-  t.noise = noise.data();
-  t.seeds = other;
-  t.pos1d = pos1d.data();
-  t.temporal = temporal.data();
-  t.time_emb = time_emb.data();
-  t.out = reseeded.data() + 3 * dim;
-  t.out_layout = RowLayout{total, 6, dim, static_cast<int64_t>(G) * dim};
-  cpu.trajectory_input(t);
+  std::vector<float> reseeded(batched.size(), 0.0f);
+  const uint64_t other[windows] = {11, 12, 5};  // only window 1's seed differs
+  run(reseeded, 0, windows, other);
   const size_t window = static_cast<size_t>(frames) * G * dim;
   check(std::equal(reseeded.begin(), reseeded.begin() + window, batched.begin()) &&
             !std::equal(reseeded.begin() + window, reseeded.begin() + 2 * window, batched.begin() + window) &&
