@@ -23,7 +23,9 @@ namespace {
 constexpr size_t kSmallUpload = 64 * 1024;
 constexpr size_t kUploadArenaBytes = 1 << 20;
 constexpr size_t kDeviceParameterBytes = 64 * 1024;
-constexpr size_t kFrameSlotGranularity = 1 << 20;
+// The frame area grows in steps of this; each frame's region starts at a multiple of kFrameAlignment.
+constexpr size_t kFrameAreaGranularity = 1 << 20;
+constexpr size_t kFrameAlignment = 256;
 constexpr size_t kLtWorkspaceBytes = 32u << 20;
 // Sequences shorter than this are not worth a graph (e.g. a lone download's bookkeeping).
 constexpr size_t kMinGraphOps = 4;
@@ -196,6 +198,7 @@ std::string CudaBackend::gemm_description() const {
 
 void CudaBackend::submit(std::string key, Launch launch) {
   if (!options_.graphs) {
+    upload_pending_frames();  // the op may read them, and runs now
     std::vector<PendingOp> ops;
     ops.push_back(PendingOp{std::move(launch), phase_});
     run_eager(ops);
@@ -222,6 +225,8 @@ void CudaBackend::run_eager(std::vector<PendingOp>& ops) {
 }
 
 void CudaBackend::flush() {
+  // Ahead of the recorded ops (and outside any capture: the copy's size changes every step).
+  upload_pending_frames();
   if (pending_.empty()) return;
   std::vector<PendingOp> ops = std::move(pending_);
   std::string key = std::move(pending_key_);
@@ -270,7 +275,19 @@ void CudaBackend::drain() {
   SCTDIFF_CUDA_CHECK(cudaStreamSynchronize(stream_));
   upload_offset_ = 0;
   parameter_offset_ = 0;
-  next_frame_slot_ = 0;
+  frame_offset_ = 0;
+  frame_uploaded_ = 0;
+  ++drains_;
+}
+
+void CudaBackend::upload_pending_frames() {
+  if (frame_offset_ == frame_uploaded_) return;
+  NvtxRange range(phase::kUpload);
+  SCTDIFF_CUDA_CHECK(cudaMemcpyAsync(static_cast<uint8_t*>(frame_device_.data) + frame_uploaded_,
+                                     static_cast<const uint8_t*>(frame_pinned_.data) + frame_uploaded_,
+                                     frame_offset_ - frame_uploaded_, cudaMemcpyHostToDevice, stream_));
+  ++stats_.frame_uploads;
+  frame_uploaded_ = frame_offset_;
 }
 
 void* CudaBackend::stage_parameters(const void* host, size_t bytes) {
@@ -699,63 +716,91 @@ void CudaBackend::top1(const Top1Params& p) {
 // Preprocessing
 
 void CudaBackend::preprocess(const PreprocessParams& p) {
-  const FrameView& frame = p.frame;
-  const CropParams& crop = p.crop;
-  const int channels = pixel_channels(frame.format);
-  // Only the part of the frame the crop covers is uploaded; the crop is rebased onto it, which
-  // leaves every tap's value unchanged (pixels outside the frame are zero either way).
-  const int left = std::max(0, crop.x0), top = std::max(0, crop.y0);
-  const int right = std::min(frame.width, crop.x0 + crop.side), bottom = std::min(frame.height, crop.y0 + crop.side);
-  const int region_w = std::max(0, right - left), region_h = std::max(0, bottom - top);
-  const size_t row_bytes = static_cast<size_t>(region_w) * channels;
-  const size_t bytes = row_bytes * static_cast<size_t>(region_h);
+  if (p.count <= 0) return;
+  // Only the part of each frame its crop covers is copied; the crop is rebased onto it, which
+  // leaves every tap's value unchanged (pixels outside the frame are zero either way). The
+  // regions are packed one after another into the pinned frame area, and everything packed
+  // since the last flush goes up in one copy at the next flush (upload_pending_frames).
+  struct Region {
+    int left = 0, top = 0, width = 0, height = 0, channels = 0;
+    size_t row_bytes = 0, offset = 0;  // offset: from the call's first region
+  };
+  std::vector<Region> regions(static_cast<size_t>(p.count));
+  size_t total = 0;
+  int max_size = 0;
+  for (int i = 0; i < p.count; ++i) {
+    const FrameView& frame = p.images[i].frame;
+    const CropParams& crop = p.images[i].crop;
+    Region& r = regions[static_cast<size_t>(i)];
+    r.channels = pixel_channels(frame.format);
+    r.left = std::max(0, crop.x0);
+    r.top = std::max(0, crop.y0);
+    r.width = std::max(0, std::min(frame.width, crop.x0 + crop.side) - r.left);
+    r.height = std::max(0, std::min(frame.height, crop.y0 + crop.side) - r.top);
+    r.row_bytes = static_cast<size_t>(r.width) * r.channels;
+    r.offset = total;
+    total += round_up(std::max<size_t>(r.row_bytes * r.height, 1), kFrameAlignment);
+    max_size = std::max(max_size, crop.output_size);
+  }
+  // Make room for everything first: a drain in the middle (to grow or recycle a staging area)
+  // would restart the frame area under regions already placed.
+  const size_t args_bytes = sizeof(PreprocessArgs) * static_cast<size_t>(p.count);
+  const bool frames_fit = frame_offset_ + total <= frame_pinned_.bytes;
+  const bool parameters_fit = parameter_offset_ + round_up(args_bytes, 16) <= device_parameters_.bytes;
+  const bool arena_fits = args_bytes > kSmallUpload || upload_offset_ + round_up(args_bytes, 64) <= upload_arena_.bytes;
+  if (!frames_fit || !parameters_fit || !arena_fits) drain();
+  if (total > frame_pinned_.bytes) {
+    const size_t bytes = std::max(2 * frame_pinned_.bytes, round_up(total, kFrameAreaGranularity));
+    ensure_pinned_buffer(frame_pinned_, bytes);
+    ensure_device_buffer(frame_device_, bytes);
+  }
+  const uint64_t drains = drains_;
 
-  PreprocessArgs args;
-  args.width = region_w;
-  args.height = region_h;
-  args.stride = static_cast<int>(row_bytes);
-  args.format = static_cast<int>(frame.format);
-  args.x0 = crop.x0 - left;
-  args.y0 = crop.y0 - top;
-  args.side = crop.side;
-  args.output_size = crop.output_size;
-  for (int c = 0; c < 3; ++c) {
-    args.mean[c] = p.mean[c];
-    args.std[c] = p.std[c];
-  }
-  // Everything that may drain (and so reset the frame slots) happens before the eager pixel copy:
-  // between that copy and the recorded kernel that reads the slot, nothing may reuse it.
-  const char* previous = phase_;
-  phase_ = phase::kPreprocess;
-  const auto* args_device = static_cast<const PreprocessArgs*>(stage_parameters(&args, sizeof(args)));
-  if (bytes > frame_slot_bytes_ || next_frame_slot_ >= frame_slots_) {
-    const size_t slot_bytes = std::max(frame_slot_bytes_, round_up(std::max<size_t>(bytes, 1), kFrameSlotGranularity));
-    const int slots = next_frame_slot_ >= frame_slots_ ? std::max(8, 2 * frame_slots_) : frame_slots_;
-    drain();
-    frame_slot_bytes_ = slot_bytes;
-    frame_slots_ = slots;
-    ensure_pinned_buffer(frame_pinned_, slot_bytes * static_cast<size_t>(slots));
-    ensure_device_buffer(frame_device_, slot_bytes * static_cast<size_t>(slots));
-  }
-  const int slot = next_frame_slot_++;
-  uint8_t* pinned = static_cast<uint8_t*>(frame_pinned_.data) + frame_slot_bytes_ * static_cast<size_t>(slot);
-  uint8_t* pixels = static_cast<uint8_t*>(frame_device_.data) + frame_slot_bytes_ * static_cast<size_t>(slot);
+  std::vector<PreprocessArgs> args(static_cast<size_t>(p.count));
   {
     NvtxRange range(phase::kUpload);
-    for (int y = 0; y < region_h; ++y) {
-      std::memcpy(pinned + static_cast<size_t>(y) * row_bytes,
-                  frame.data + static_cast<int64_t>(top + y) * frame.stride + static_cast<int64_t>(left) * channels, row_bytes);
+    for (int i = 0; i < p.count; ++i) {
+      const PreprocessImage& image = p.images[i];
+      const Region& r = regions[static_cast<size_t>(i)];
+      const size_t at = frame_offset_ + r.offset;
+      uint8_t* pinned = static_cast<uint8_t*>(frame_pinned_.data) + at;
+      for (int y = 0; y < r.height; ++y) {
+        std::memcpy(pinned + static_cast<size_t>(y) * r.row_bytes,
+                    image.frame.data + static_cast<int64_t>(r.top + y) * image.frame.stride +
+                        static_cast<int64_t>(r.left) * r.channels,
+                    r.row_bytes);
+      }
+      PreprocessArgs& a = args[static_cast<size_t>(i)];
+      a.pixels = static_cast<const uint8_t*>(frame_device_.data) + at;
+      a.out = image.out;
+      a.width = r.width;
+      a.height = r.height;
+      a.stride = static_cast<int>(r.row_bytes);
+      a.format = static_cast<int>(image.frame.format);
+      a.x0 = image.crop.x0 - r.left;
+      a.y0 = image.crop.y0 - r.top;
+      a.side = image.crop.side;
+      a.output_size = image.crop.output_size;
+      for (int c = 0; c < 3; ++c) {
+        a.mean[c] = p.mean[c];
+        a.std[c] = p.std[c];
+      }
     }
-    // Eager, ahead of any recorded ops: nothing recorded reads this slot before this frame.
-    if (bytes > 0) SCTDIFF_CUDA_CHECK(cudaMemcpyAsync(pixels, pinned, bytes, cudaMemcpyHostToDevice, stream_));
   }
+  frame_offset_ += total;
+  const char* previous = phase_;
+  phase_ = phase::kPreprocess;
+  const auto* args_device = static_cast<const PreprocessArgs*>(stage_parameters(args.data(), args_bytes));
+  if (drains_ != drains) throw CudaError("Internal error: a staging area was recycled while frames were being placed");
+  stats_.frames += p.count;
 
+  // Frame sizes, crops and output addresses travel in device memory: the key (and so the graph)
+  // depends only on where the arguments are, how many images and the largest output size.
   KeyWriter key("preprocess");
-  key << static_cast<const void*>(args_device) << static_cast<const void*>(pixels) << crop.output_size << p.out;
-  const int size = crop.output_size;
-  float* out = p.out;
-  submit(key.take(), [args_device, pixels, size, out](cudaStream_t stream) {
-    launch_preprocess(args_device, pixels, size, out, stream);
+  key << static_cast<const void*>(args_device) << p.count << max_size;
+  const int count = p.count;
+  submit(key.take(), [args_device, count, max_size](cudaStream_t stream) {
+    launch_preprocess(args_device, count, max_size, stream);
   });
   phase_ = previous;
 }

@@ -8,9 +8,10 @@
 // replayed with one cudaGraphLaunch; on its second sighting it is captured; a sequence seen once
 // runs eagerly (so one-off sequences such as weight loading never cost a capture). Small host
 // inputs (tokens, timesteps) are copied into a pinned arena at record time and the graph's memcpy
-// nodes read them from there, at offsets that repeat from step to step. Frames are uploaded
-// eagerly into fixed-size pinned and device slots; the preprocess kernel reads the frame's
-// geometry from device memory, so frames of any size replay the same graph.
+// nodes read them from there, at offsets that repeat from step to step. Frames are packed into a
+// pinned area and go up together in one eager copy at the flush, ahead of the graph; the
+// preprocess kernel reads each frame's address and geometry from device memory, so frames of any
+// size replay the same graph.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -59,6 +60,8 @@ struct CudaBackendStats {
   int64_t graph_launches = 0;  // replays of an instantiated graph (captures included)
   int64_t graph_captures = 0;  // sequences captured and instantiated
   int64_t eager_ops = 0;       // ops launched directly
+  int64_t frames = 0;          // images preprocessed
+  int64_t frame_uploads = 0;   // host-to-device copies of their pixels (one per flush that has any)
 };
 
 class CudaBackend final : public Backend {
@@ -136,6 +139,8 @@ class CudaBackend final : public Backend {
   void run_eager(std::vector<PendingOp>& ops);
   // Waits for all work and makes the staging areas reusable.
   void drain();
+  // Copies the frame regions packed since the last call to the device, as one eager copy.
+  void upload_pending_frames();
 
   // Copies a few bytes of per-call parameters (a seed, frame geometry, feature pointers) into
   // device memory as a recorded upload and returns where they will be. Kernels that read their
@@ -167,14 +172,15 @@ class CudaBackend final : public Backend {
   // Pinned staging of small recorded uploads; offsets restart after each drain().
   Buffer upload_arena_;
   size_t upload_offset_ = 0;
-  // Frames: pinned and device slots of frame_slot_bytes_ each, the next free slot index, and
-  // the device copies of each preprocess call's geometry.
+  // Frames: the covered region of each preprocessed frame, packed into a pinned area and copied to
+  // the same offsets of a device area, [frame_uploaded_, frame_offset_) at the next flush. Both
+  // offsets restart after each drain().
   Buffer frame_pinned_, frame_device_;
+  size_t frame_offset_ = 0, frame_uploaded_ = 0;
   // Device memory for stage_parameters; offsets restart after each drain().
   Buffer device_parameters_;
   size_t parameter_offset_ = 0;
-  size_t frame_slot_bytes_ = 0;
-  int frame_slots_ = 0, next_frame_slot_ = 0;
+  uint64_t drains_ = 0;  // drain() calls, to check that no staging restarts mid-call
 
   CudaBackendStats stats_;
 };

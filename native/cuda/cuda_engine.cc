@@ -101,7 +101,8 @@ std::string stats_json(sctdiff::cuda::CudaBackend& backend) {
   return "{\"gemm\": \"" + backend.gemm_description() + "\", \"flushes\": " + std::to_string(stats.flushes) +
          ", \"graph_launches\": " + std::to_string(stats.graph_launches) +
          ", \"graph_captures\": " + std::to_string(stats.graph_captures) +
-         ", \"eager_ops\": " + std::to_string(stats.eager_ops) + "}";
+         ", \"eager_ops\": " + std::to_string(stats.eager_ops) + ", \"frames\": " + std::to_string(stats.frames) +
+         ", \"frame_uploads\": " + std::to_string(stats.frame_uploads) + "}";
 }
 
 // The shared body of the create functions: argument checks, options from the environment, the

@@ -58,13 +58,18 @@ void launch_simt_gemm(const GemmParams& p, cudaStream_t stream);
 // What the preprocess kernel reads from device memory, so that a captured graph can replay it
 // for frames of any size: the frame's cropped region was uploaded as `pixels` (rows of
 // `stride` bytes), and `frame`/`crop` are rebased onto that region.
+// One image of a preprocess launch, read by the kernel from device memory (so a graph replays
+// whatever the frames' sizes and the crops are): the uploaded region of the frame, the crop
+// rebased onto it, and where the [3, size, size] result goes.
 struct PreprocessArgs {
+  const uint8_t* pixels = nullptr;  // device memory
+  float* out = nullptr;             // device memory
   int width = 0, height = 0, stride = 0, format = 0;  // format: PixelFormat as int
   int x0 = 0, y0 = 0, side = 1, output_size = 1;
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
 };
-void launch_preprocess(const PreprocessArgs* args_device, const uint8_t* pixels_device, int output_size, float* out,
-                       cudaStream_t stream);
+// `count` images in one launch; `max_output_size` bounds every image's output_size.
+void launch_preprocess(const PreprocessArgs* args_device, int count, int max_output_size, cudaStream_t stream);
 
 }  // namespace sctdiff::cuda

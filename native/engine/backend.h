@@ -211,15 +211,23 @@ struct Top1Params {
   float* scores = nullptr;    // backend memory, [total rows]
 };
 
-// Crop [x0, x0 + side)² of the frame (zero outside), bilinear resize to size² with half-pixel
-// centres (OpenCV INTER_LINEAR on a float image, docs/model.md), RGB, (v/255 - mean)/std,
-// channels-first [3, size, size] into `out`. The frame is host memory.
-struct PreprocessParams {
-  FrameView frame;
+// One crop of a host frame: [x0, x0 + side)² of the frame (zero outside), bilinear resize to
+// size² with half-pixel centres (OpenCV INTER_LINEAR on a float image, docs/model.md), RGB,
+// (v/255 - mean)/std, channels-first [3, size, size] into `out` (backend memory).
+struct PreprocessImage {
+  FrameView frame;  // host memory
   CropParams crop;
+  float* out = nullptr;
+};
+
+// Every image of one call is independent (they may differ in frame, format and crop size): a
+// batched encode hands over all its frames at once so that a device backend uploads their pixels
+// together and runs one launch for all of them.
+struct PreprocessParams {
+  int count = 0;
+  const PreprocessImage* images = nullptr;  // host array of `count`
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
-  float* out = nullptr;
 };
 
 // A backend is the allocator of its engine's activations (DeviceAllocator: allocate, release,

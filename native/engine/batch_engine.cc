@@ -158,14 +158,16 @@ class BackendBatchEngine final : public BatchEngine {
     }
     std::vector<float*> outputs;
     std::vector<Encoder::TemplatePair> templates;
+    std::vector<PreprocessImage> images;
     for (const StreamEncode& request : requests) {
       StreamState& state = stream_state(request.stream);
       for (size_t i = 0; i < request.frames.size(); ++i) {
-        run_preprocess(request.frames[i], request.crops[i], search_images_.data() + crop_size * outputs.size());
+        images.push_back(PreprocessImage{request.frames[i], request.crops[i], search_images_.data() + crop_size * outputs.size()});
         outputs.push_back(slot_features(state, request.slots[i]));
         templates.push_back({state.template_tokens[0].data(), state.template_tokens[1].data()});
       }
     }
+    run_preprocess(images);  // every frame of the batch in one call: one upload, one launch
     if (padded > count) {
       // Padding frames: copies of the last crop with its templates, features into scratch. The
       // encoder keeps frames apart (attention is per frame, every other op per row), so they
@@ -289,16 +291,18 @@ class BackendBatchEngine final : public BatchEngine {
 
   float* slot_features(StreamState& state, int slot) { return state.features.data() + feature_size_ * static_cast<size_t>(slot); }
 
-  void run_preprocess(const FrameView& frame, const CropParams& crop, float* out) {
+  void run_preprocess(const std::vector<PreprocessImage>& images) {
     PreprocessParams p;
-    p.frame = frame;
-    p.crop = crop;
+    p.count = static_cast<int>(images.size());
+    p.images = images.data();
     for (int c = 0; c < 3; ++c) {
       p.mean[c] = config_.mean[c];
       p.std[c] = config_.std[c];
     }
-    p.out = out;
     backend_->preprocess(p);
+  }
+  void run_preprocess(const FrameView& frame, const CropParams& crop, float* out) {
+    run_preprocess(std::vector<PreprocessImage>{PreprocessImage{frame, crop, out}});
   }
 
   void check_slot(int slot) const {

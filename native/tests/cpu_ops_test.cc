@@ -419,15 +419,18 @@ void test_preprocess_formats(CpuBackend& cpu) {
       padded[static_cast<size_t>((i / W) * (W * 3 + 7) + (i % W) * 3 + c)] = v;
     }
   const CropParams crop{-5, 3, 29, 16};
-  auto run = [&](const uint8_t* data, int stride, PixelFormat format) {
-    std::vector<float> out(3 * 16 * 16);
+  auto params = [](const PreprocessImage* images, int count) {
     PreprocessParams p;
-    p.frame = FrameView{data, W, H, stride, format};
-    p.crop = crop;
+    p.count = count;
+    p.images = images;
     p.mean[0] = 0.485f, p.mean[1] = 0.456f, p.mean[2] = 0.406f;
     p.std[0] = 0.229f, p.std[1] = 0.224f, p.std[2] = 0.225f;
-    p.out = out.data();
-    cpu.preprocess(p);
+    return p;
+  };
+  auto run = [&](const uint8_t* data, int stride, PixelFormat format) {
+    std::vector<float> out(3 * 16 * 16);
+    const PreprocessImage image{FrameView{data, W, H, stride, format}, crop, out.data()};
+    cpu.preprocess(params(&image, 1));
     return out;
   };
   const auto reference = run(rgb.data(), W * 3, PixelFormat::kRGB);
@@ -446,6 +449,18 @@ void test_preprocess_formats(CpuBackend& cpu) {
   check(replicated, "preprocess gray is replicated to three channels");
   // Left columns come from outside the frame (x0 = -5): zero pixels, i.e. -mean/std.
   check(std::fabs(reference[0] - (-0.485f / 0.229f)) < 1e-6f, "preprocess pads with zeros outside the frame");
+  // Several images in one call, each with its own frame, format and crop size, equal each alone.
+  const CropParams big{2, -4, 19, 24};
+  std::vector<float> first(3 * 16 * 16), second(3 * 24 * 24), third(3 * 16 * 16);
+  const PreprocessImage batch[3] = {{FrameView{bgr.data(), W, H, W * 3, PixelFormat::kBGR}, crop, first.data()},
+                                    {FrameView{gray.data(), W, H, W, PixelFormat::kGray}, big, second.data()},
+                                    {FrameView{padded.data(), W, H, W * 3 + 7, PixelFormat::kRGB}, crop, third.data()}};
+  cpu.preprocess(params(batch, 3));
+  std::vector<float> gray_big(second.size());
+  const PreprocessImage gray_alone{FrameView{gray.data(), W, H, W, PixelFormat::kGray}, big, gray_big.data()};
+  cpu.preprocess(params(&gray_alone, 1));
+  check(first == reference && third == reference && second == gray_big, "preprocess: images of one call == each alone");
+  cpu.preprocess(params(nullptr, 0));  // an empty call does nothing
 }
 
 void test_thread_pool() {

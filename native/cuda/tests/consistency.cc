@@ -443,25 +443,50 @@ void check_preprocess(Harness& h) {
       {sctdiff::PixelFormat::kGray, 1, 64, 48, 60, 40, 20, 16, "Gray, mostly outside"},
       {sctdiff::PixelFormat::kRGB, 3, 40, 30, 100, 100, 10, 16, "RGB, entirely outside"},
   };
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<sctdiff::PreprocessImage> images[2];
+  std::vector<Mirror<float>> alone, together;
   for (const Case& c : cases) {
     const int stride = c.width * c.channels + 5;  // padded rows
-    std::vector<uint8_t> pixels(static_cast<size_t>(stride) * c.height);
-    for (auto& v : pixels) v = static_cast<uint8_t>(byte(h.rng()));
-    auto out = h.make(std::vector<float>(3 * static_cast<size_t>(c.size) * c.size, 0.0f));
+    frames.emplace_back(static_cast<size_t>(stride) * c.height);
+    for (auto& v : frames.back()) v = static_cast<uint8_t>(byte(h.rng()));
+    const std::vector<float> zeros(3 * static_cast<size_t>(c.size) * c.size, 0.0f);
+    alone.push_back(h.make(zeros));
+    together.push_back(h.make(zeros));
     for (int s = 0; s < 2; ++s) {
-      sctdiff::PreprocessParams p;
-      p.frame = sctdiff::FrameView{pixels.data(), c.width, c.height, stride, c.format};
-      p.crop = sctdiff::CropParams{c.x0, c.y0, c.side, c.size};
-      const float mean[3] = {0.485f, 0.456f, 0.406f}, std_dev[3] = {0.229f, 0.224f, 0.225f};
-      for (int i = 0; i < 3; ++i) {
-        p.mean[i] = mean[i];
-        p.std[i] = std_dev[i];
-      }
-      p.out = out.on(s);
-      h.backend(s).preprocess(p);
+      const sctdiff::FrameView frame{frames.back().data(), c.width, c.height, stride, c.format};
+      images[s].push_back(sctdiff::PreprocessImage{frame, sctdiff::CropParams{c.x0, c.y0, c.side, c.size}, together.back().on(s)});
     }
-    expect_equal(std::string("preprocess ") + c.name, h.read(out, 1), h.read(out, 0));
   }
+  auto params = [](const sctdiff::PreprocessImage* first, int count) {
+    sctdiff::PreprocessParams p;
+    p.count = count;
+    p.images = first;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, std_dev[3] = {0.229f, 0.224f, 0.225f};
+    for (int i = 0; i < 3; ++i) {
+      p.mean[i] = mean[i];
+      p.std[i] = std_dev[i];
+    }
+    return p;
+  };
+  // Each case alone, then all of them (different formats, frame sizes and output sizes) in one
+  // call: one launch whose images share the grid, and one upload of all their pixels.
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    for (int s = 0; s < 2; ++s) {
+      sctdiff::PreprocessImage image = images[s][i];
+      image.out = alone[i].on(s);
+      h.backend(s).preprocess(params(&image, 1));
+    }
+    expect_equal(std::string("preprocess ") + cases[i].name, h.read(alone[i], 1), h.read(alone[i], 0));
+  }
+  const int64_t uploads_before = h.gpu().stats().frame_uploads;
+  for (int s = 0; s < 2; ++s) h.backend(s).preprocess(params(images[s].data(), static_cast<int>(images[s].size())));
+  bool batched_equal = true;
+  for (size_t i = 0; i < std::size(cases); ++i) batched_equal = batched_equal && h.read(together[i], 1) == h.read(alone[i], 0);
+  expect(batched_equal, "preprocess: every case in one call == each alone on the CPU",
+         std::to_string(std::size(cases)) + " images");
+  const int64_t uploads = h.gpu().stats().frame_uploads - uploads_before;
+  expect(uploads == 1, "preprocess: one call's frames go up in one copy", std::to_string(uploads) + " copies");
 }
 
 // The same op sequence on the same buffers, with new inputs every round: round 0 converts the
