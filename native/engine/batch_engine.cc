@@ -176,11 +176,20 @@ class BackendBatchEngine final : public BatchEngine {
       if (padding_features_.size() < feature_size_ * extra) padding_features_ = DeviceArray<float>(backend_.get(), feature_size_ * extra);
       const float* last_crop = search_images_.data() + crop_size * static_cast<size_t>(count - 1);
       const Encoder::TemplatePair last_templates = templates.back();
+      // One block copy for all padding crops (the last crop is only read).
+      std::vector<const float*> sources(extra, last_crop);
+      std::vector<float*> destinations;
       for (size_t i = 0; i < extra; ++i) {
-        backend_->copy(search_images_.data() + crop_size * outputs.size(), last_crop, crop_size * sizeof(float));
+        destinations.push_back(search_images_.data() + crop_size * outputs.size());
         outputs.push_back(padding_features_.data() + feature_size_ * i);
         templates.push_back(last_templates);
       }
+      BlockCopyParams copy;
+      copy.count = static_cast<int>(extra);
+      copy.elements = static_cast<int64_t>(crop_size);
+      copy.sources = sources.data();
+      copy.destinations = destinations.data();
+      backend_->copy_blocks(copy);
     }
     encoder_.encode(padded, search_images_.data(), templates, outputs);
     for (const StreamEncode& request : requests) {
