@@ -41,8 +41,20 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return np.concatenate([head, np.convolve(values, kernel, mode="valid")])
 
 
+def x_offsets(ends: Sequence[float], parallel: bool) -> List[float]:
+    """Where each log's samples start on the shared axis: after the previous log's last sample
+    (stages run one after another), or all at 0 (`parallel`: runs from one checkpoint)."""
+    if parallel:
+        return [0.0] * len(ends)
+    offsets, at = [], 0.0
+    for end in ends:
+        offsets.append(at)
+        at += end
+    return offsets
+
+
 def plot(logs: Sequence[Path], labels: Sequence[str], batch_sizes: Sequence[int], out: Path, smooth: int,
-         title: str) -> None:
+         title: str, parallel: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,14 +62,16 @@ def plot(logs: Sequence[Path], labels: Sequence[str], batch_sizes: Sequence[int]
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
     right_iou = right.twinx()
-    offset = 0.0
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-    for k, (path, label, batch) in enumerate(zip(logs, labels, batch_sizes)):
+    runs = []
+    for path, batch in zip(logs, batch_sizes):
         records = read_log(path)
         train = [r for r in records if "loss" in r]
-        val = [r for r in records if "val_loss" in r]
         if not train:
             raise SystemExit(f"{path}: no training records")
+        runs.append((train, [r for r in records if "val_loss" in r]))
+    offsets = x_offsets([train[-1]["step"] * batch for (train, _), batch in zip(runs, batch_sizes)], parallel)
+    for k, ((train, val), label, batch, offset) in enumerate(zip(runs, labels, batch_sizes, offsets)):
         x = offset + np.array([r["step"] for r in train], dtype=np.float64) * batch
         for key, style in (("loss", "-"), ("ce", "--"), ("siou", ":")):
             y = np.array([r[key] * (2.0 if key == "siou" else 1.0) for r in train])
@@ -68,9 +82,9 @@ def plot(logs: Sequence[Path], labels: Sequence[str], batch_sizes: Sequence[int]
             right.plot(xv, [r["val_loss"] for r in val], "o-", color=colours[k % 4], label=f"{label}: val loss")
             right_iou.plot(xv, [r["val_iou_t_new"] for r in val], "s--", color=colours[k % 4],
                            label=f"{label}: val IoU (t_new)")
-        offset = float(x[-1])
-        for axis in (left, right):
-            axis.axvline(offset, color="#999999", linewidth=0.6)
+        if not parallel:
+            for axis in (left, right):
+                axis.axvline(float(x[-1]), color="#999999", linewidth=0.6)
     left.set_xlabel("samples seen (stage 2: clips)")
     left.set_ylabel("training loss")
     left.set_title("training")
@@ -97,6 +111,9 @@ def main(argv=None) -> int:
                         help="samples per step of each log (default: read from the run's config line)")
     parser.add_argument("--smooth", type=int, default=5, help="moving average over this many log lines (5)")
     parser.add_argument("--title", default="SCT-Diff training")
+    parser.add_argument("--parallel", action="store_true",
+                        help="the logs are runs from one checkpoint (e.g. seeds to be averaged): draw them all "
+                             "from 0 instead of one after another")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     args = parser.parse_args(argv)
     labels = args.labels or [f"stage {i + 1}" for i in range(len(args.logs))]
@@ -105,7 +122,7 @@ def main(argv=None) -> int:
     sizes = args.batch_sizes or [run_batch_size(p) for p in args.logs]
     if len(sizes) != len(args.logs):
         parser.error("give one batch size per log")
-    plot(args.logs, labels, sizes, args.out, args.smooth, args.title)
+    plot(args.logs, labels, sizes, args.out, args.smooth, args.title, parallel=args.parallel)
     print(f"wrote {args.out}")
     return 0
 
