@@ -11,7 +11,9 @@
 //   sctdiff_cuda_bench --lib build/cuda/libsctdiff_cuda.so --weights b256.safetensors
 //                      [--streams 1,4,16] [--steps 200] [--warmup 30] [--frames raw.rgb --size WxH]
 //
-// Prints one JSON object per measurement (for scripts/gpu-check.sh) and a table.
+// Prints one JSON object per measurement (for scripts/gpu-check.sh) and a table. Each object has
+// the step times, FPS, and per step the graph replays, eager launches and frame uploads: in steady
+// state one replay, no eager op and one upload per step are what the design expects.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -236,6 +238,27 @@ class BatchedStreams {
   int64_t checksum_ = 0;
 };
 
+// A count from the engine stats JSON (`"key": n`); -1 when absent. The bench reads back only
+// what sctdiff_cuda_engine_stats writes, so a plain search is enough.
+long long stat_count(const char* json, const char* key) {
+  const std::string needle = std::string("\"") + key + "\": ";
+  const char* at = std::strstr(json, needle.c_str());
+  return at == nullptr ? -1 : std::atoll(at + needle.size());
+}
+
+// What the engine did per step between two stats snapshots: graph replays, eager launches and
+// frame uploads.
+std::string per_step_counts(const char* before, const char* after, int steps) {
+  char text[256];
+  auto rate = [&](const char* key) {
+    const long long a = stat_count(after, key), b = stat_count(before, key);
+    return a < 0 || b < 0 || steps <= 0 ? NAN : static_cast<double>(a - b) / steps;
+  };
+  std::snprintf(text, sizeof(text), "\"graph_launches_per_step\": %.2f, \"eager_ops_per_step\": %.2f, \"frame_uploads_per_step\": %.2f",
+                rate("graph_launches"), rate("eager_ops"), rate("frame_uploads"));
+  return text;
+}
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return NAN;
   std::sort(values.begin(), values.end());
@@ -323,6 +346,8 @@ int main(int argc, char** argv) {
         if (i >= o.warmup) step_ms[static_cast<size_t>(s)].push_back(ms);
       }
     };
+    char stats_before[512];
+    lib.stats(engines[0], stats_before, sizeof(stats_before));
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
     for (int s = 0; s < streams; ++s) threads.emplace_back(run, s);
@@ -335,9 +360,11 @@ int main(int argc, char** argv) {
     const double fps = static_cast<double>(streams) * (o.warmup + o.steps) * fresh / wall;
     char stats[512];
     lib.stats(engines[0], stats, sizeof(stats));
+    // Engine 0's counts over its warm-up and timed steps (warm-up includes the captures).
     std::printf("{\"streams\": %d, \"mode\": \"engines\", \"step_ms_p50\": %.4f, \"step_ms_p90\": %.4f, "
-                "\"decoder_ms_p50\": %.4f, \"fps_total\": %.1f, \"engine0\": %s}\n",
-                streams, percentile(all, 0.5), percentile(all, 0.9), percentile(decoder_ms, 0.5), fps, stats);
+                "\"decoder_ms_p50\": %.4f, \"fps_total\": %.1f, %s, \"engine0\": %s}\n",
+                streams, percentile(all, 0.5), percentile(all, 0.9), percentile(decoder_ms, 0.5), fps,
+                per_step_counts(stats_before, stats, o.warmup + o.steps).c_str(), stats);
     std::printf("%-8d %-8s %12.3f %12.3f %12.3f %12.0f %14.0f\n", streams, "engines", percentile(all, 0.5),
                 percentile(all, 0.9), percentile(decoder_ms, 0.5), fps, fps / streams);
     runners.clear();
@@ -354,8 +381,10 @@ int main(int argc, char** argv) {
       {
         BatchedStreams batched(static_cast<sctdiff::BatchEngine*>(batch), &frames, o.width, o.height, streams);
         std::vector<double> batch_ms;
+        char batch_before[512] = "";
         const auto batch_start = std::chrono::steady_clock::now();
         for (int i = 0; i < o.warmup + o.steps; ++i) {
+          if (i == o.warmup) lib.batch_stats(batch, batch_before, sizeof(batch_before));  // timed steps only
           const auto t0 = std::chrono::steady_clock::now();
           batched.step();
           const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -365,8 +394,9 @@ int main(int argc, char** argv) {
         const double batch_fps = static_cast<double>(streams) * (o.warmup + o.steps) * fresh / batch_wall;
         lib.batch_stats(batch, stats, sizeof(stats));
         std::printf("{\"streams\": %d, \"mode\": \"batched\", \"step_ms_p50\": %.4f, \"step_ms_p90\": %.4f, "
-                    "\"fps_total\": %.1f, \"engine0\": %s}\n",
-                    streams, percentile(batch_ms, 0.5), percentile(batch_ms, 0.9), batch_fps, stats);
+                    "\"fps_total\": %.1f, %s, \"engine0\": %s}\n",
+                    streams, percentile(batch_ms, 0.5), percentile(batch_ms, 0.9), batch_fps,
+                    per_step_counts(batch_before, stats, o.steps).c_str(), stats);
         std::printf("%-8d %-8s %12.3f %12.3f %12s %12.0f %14.0f\n", streams, "batched", percentile(batch_ms, 0.5),
                     percentile(batch_ms, 0.9), "-", batch_fps, batch_fps / streams);
       }
