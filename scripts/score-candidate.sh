@@ -35,27 +35,10 @@ if [ -n "$baseline" ] && [ ! -d "$evals/score-$baseline" ]; then
   exit 1
 fi
 
-mkdir -p "$out"
-case "$model" in
-  *.safetensors) file="$model" ;;
-  *)
-    file="$out/model.safetensors"
-    "$python" training/export.py --checkpoint "$model" --clip-len stage --dtype F16 --out "$file" >/dev/null
-    ;;
-esac
-
-score() {  # set-name root stride
-  node bin/sct-diff.js eval --dataset got10k --root "$2" --model "$file" --stride "$3" \
-    --threads "${THREADS:-1}" --quiet --out "$out/$1/stride-$3" >/dev/null
-  "$python" -c '
-import json, sys
-m = json.load(open(sys.argv[1]))["metrics"]
-print("%-24s %-5s stride %s:  AO %.3f  SR0.5 %.3f  SR0.75 %.3f" % (*sys.argv[2:5], m["AO"], m["SR0.5"], m["SR0.75"]))' \
-    "$out/$1/stride-$3/metrics.json" "$name" "$1" "$3"
-}
-score val "$valset" 3
-score val "$valset" 6
-score tune "$tuneset" 3
+# A checkpoint is exported once, by the first call; the second scores that file.
+OUT="$out/val" VALSET="$valset" LABEL="$name val" scripts/eval-checkpoint.sh "$model" 3 6
+case "$model" in *.safetensors) scored="$model" ;; *) scored="$out/val/model.safetensors" ;; esac
+OUT="$out/tune" VALSET="$tuneset" LABEL="$name tune" scripts/eval-checkpoint.sh "$scored" 3
 
 [ -n "$baseline" ] || exit 0
 base="$evals/score-$baseline"

@@ -40,8 +40,8 @@ describe.skipIf(!ready)('scripts/score-candidate.sh', () => {
   it('scores a model on both sets and refuses to ship it against itself', () => {
     const base = score('base');
     expect(base.status, base.stderr).toBe(0);
-    expect(base.stdout).toMatch(/val\s+stride 3:\s+AO \d\.\d{3}/);
-    expect(base.stdout).toMatch(/tune\s+stride 3:\s+AO \d\.\d{3}/);
+    expect(base.stdout).toMatch(/base val\s+stage 2\s+stride 3:\s+AO \d\.\d{3}/);
+    expect(base.stdout).toMatch(/base tune\s+stage 2\s+stride 3:\s+AO \d\.\d{3}/);
     expect(existsSync(join(dir, 'evals', 'score-base', 'val', 'stride-6', 'metrics.json'))).toBe(true);
 
     const same = score('same', 'base');
