@@ -96,6 +96,20 @@ export function parseChoiceOption<T extends string>(text: string | undefined, na
   return text as T;
 }
 
+/**
+ * Parse `--seed`: an integer in [0, 2^64), decimal or 0x-hex, the Tracker's `seed` (decoder noise).
+ * @throws UsageError.
+ */
+export function parseSeedOption(text: string | undefined, command: string): bigint | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  const value = /^(\d+|0x[0-9a-f]+)$/i.test(trimmed) ? BigInt(trimmed) : -1n;
+  if (value < 0n || value >= 1n << 64n) {
+    throw new UsageError(`Expected an integer from 0 to 2^64 - 1 (decimal or 0x-hex) for --seed but received "${text}"`, command);
+  }
+  return value;
+}
+
 /** The command-line options shared by `track` and `eval` that set the Tracker's dynamic template policy. */
 export const TEMPLATE_OPTIONS = {
   'template-threshold': { type: 'string' },

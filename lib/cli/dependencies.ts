@@ -53,6 +53,8 @@ export interface CliTrackerOptions {
   templateUpdateThreshold?: number | undefined;
   /** The Tracker's `templateUpdateInterval`; undefined for its default. */
   templateUpdateInterval?: number | undefined;
+  /** The Tracker's noise `seed`; undefined for its default. */
+  seed?: bigint | undefined;
   /** Receives the tracker's log lines (CPU fall-back notice, window decodes). Default: none. */
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
@@ -131,6 +133,7 @@ export function defaultDependencies(): CliDependencies {
         ...(options.latency === undefined ? {} : { latency: options.latency }),
         ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
         ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
         ...(options.log === undefined ? {} : { logger: options.log }),
       }),
     availableBackends: async () =>

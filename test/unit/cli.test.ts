@@ -33,6 +33,7 @@ const testTracker: Partial<CliDependencies> = {
       ...(options.latency === undefined ? {} : { latency: options.latency }),
       ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
       ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
       ...(options.log === undefined ? {} : { logger: options.log }),
     }),
 };
@@ -80,6 +81,9 @@ describe('sct-diff help and usage', () => {
     [['track', 'v.mp4', '--box', '1,2,3,4', '--template-threshold', 'high'], 'Expected a finite number of at least 0 for --template-threshold but received "high"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--template-interval', '0'], 'Expected an integer of at least 1 for --template-interval but received "0"'],
     [['eval', '--dataset', 'got10k', '--root', 'x', '--template-threshold=-1'], 'Expected a finite number of at least 0 for --template-threshold but received "-1"'],
+    [['track', 'v.mp4', '--box', '1,2,3,4', '--seed=-1'], 'Expected an integer from 0 to 2^64 - 1 (decimal or 0x-hex) for --seed but received "-1"'],
+    [['eval', '--dataset', 'got10k', '--root', 'x', '--seed', '18446744073709551616'], 'for --seed but received "18446744073709551616"'],
+    [['track', 'v.mp4', '--box', '1,2,3,4', '--seed', '1.5'], 'for --seed but received "1.5"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--device', 'gpu'], 'Expected --device to be one of auto, cpu, cuda but received "gpu"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--frobnicate'], "Unknown option '--frobnicate'"],
     [['eval', '--root', 'x'], 'Expected --dataset'],
@@ -142,6 +146,19 @@ describe('sct-diff track', () => {
     const spaced = await updates(['--template-threshold', '0', '--template-interval', '10']);
     expect(spaced.length).toBeGreaterThan(0);
     expect(spaced.length).toBeLessThan(every.length);
+  });
+
+  it('--seed sets the decoder noise: the same seed repeats the boxes, another changes them', async () => {
+    const boxes = async (extra: string[]): Promise<unknown> => {
+      const json = join(dir, `seed-${extra.join('-') || 'default'}.json`);
+      const { code, stderr } = await run(['track', folder, '--box', boxArg(GT[0]!), '--quiet', '--json', json, ...extra], testTracker);
+      expect(code, stderr).toBe(0);
+      return JSON.parse(readFileSync(json, 'utf8'));
+    };
+    const seven = await boxes(['--seed', '7']);
+    expect(await boxes(['--seed', '0x7'])).toEqual(seven);
+    expect(await boxes(['--seed', '8'])).not.toEqual(seven);
+    expect(await boxes([])).toEqual(await boxes(['--seed', '0x5C7D1FF'])); // the documented default
   });
 
   it('tracks a video end to end: JSON boxes near the truth and an annotated video', async () => {

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
-import { parseChoiceOption, parseCommandLine, parseIntegerOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
+import { parseChoiceOption, parseCommandLine, parseIntegerOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
@@ -41,6 +41,7 @@ Options:
   --latency MODE     window | frame, as for track. Default: window.
   --template-threshold X, --template-interval N
                      The dynamic template policy, as for track. Defaults: 0.3, 1.
+  --seed N           Decoder noise seed, as for track. Default: 0x5C7D1FF.
   --quiet            No progress output.
   --verbose          Also log each window decode and template update.
   -h, --help         Show this help.
@@ -70,6 +71,7 @@ const OPTIONS = {
   stride: { type: 'string' },
   latency: { type: 'string' },
   ...TEMPLATE_OPTIONS,
+  seed: { type: 'string' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -176,6 +178,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'eval', 1);
   const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'eval', ['frame', 'window'] as const) ?? 'window';
   const templatePolicy = parseTemplateOptions(values, 'eval');
+  const seed = parseSeedOption(values.seed as string | undefined, 'eval');
   const outDir = (values.out as string | undefined) ?? `sct-diff-eval-${dataset}`;
   const only = typeof values.sequences === 'string' ? new Set(values.sequences.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   const modelPath = values.model as string | undefined;
@@ -206,7 +209,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   } catch (cause) {
     throw new IoError(`Could not create the output folder "${resultsDir}"`, { path: resultsDir, cause });
   }
-  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, log: trackerLog(io, 'eval', values.verbose === true) }, 'eval');
+  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, log: trackerLog(io, 'eval', values.verbose === true) }, 'eval');
   const evaluated: EvaluatedSequence[] = [];
   let withoutGroundTruth = 0;
   const total = sequences.reduce((sum, s) => sum + (typeof s.frames === 'string' ? s.groundTruth.length : s.frames.length), 0);

@@ -3,7 +3,7 @@
  * as JSON and/or an annotated video whose every frame shows the box's final (revised) value.
  */
 import { writeFileAtomic } from '../atomic-file.js';
-import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
+import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
@@ -43,6 +43,8 @@ Options:
                        template; above 1: never update. Default: 0.3 (docs/tracking.md).
   --template-interval N
                        Minimum frames between dynamic-template frames. Default: 1.
+  --seed N             Decoder noise seed (0 … 2^64 − 1, decimal or 0x-hex); the same seed gives the same
+                       boxes. Default: 0x5C7D1FF (docs/tracking.md, "Noise seeds").
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
   --verbose            Also log each window decode and template update.
@@ -63,6 +65,7 @@ const OPTIONS = {
   stride: { type: 'string' },
   latency: { type: 'string' },
   ...TEMPLATE_OPTIONS,
+  seed: { type: 'string' },
   fps: { type: 'string' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -103,6 +106,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   const stride = parseIntegerOption(values.stride as string | undefined, 'stride', 'track', 1);
   const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'track', ['frame', 'window'] as const) ?? 'window';
   const templatePolicy = parseTemplateOptions(values, 'track');
+  const seed = parseSeedOption(values.seed as string | undefined, 'track');
   const fpsOption = parsePositiveNumberOption(values.fps as string | undefined, 'fps', 'track');
   const outPath = values.out as string | undefined;
   const jsonPath = values.json as string | undefined;
@@ -116,7 +120,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
