@@ -6,6 +6,7 @@ import type { EngineModelInfo, Frame } from '../engine/types.js';
 import type { DeviceOption } from '../engine/create.js';
 import type { Box } from '../geometry/box.js';
 import { availableBackends } from '../engine/backends.js';
+import type { TrackerOptions } from '../tracker/options.js';
 import { Tracker } from '../tracker/tracker.js';
 import { evalBenchmarkAccess } from './benchmarks.js';
 import { benchmarkEngine } from './engine-benchmark.js';
@@ -121,6 +122,23 @@ export interface CliDependencies {
   runBenchmark: ((options: { model: string | undefined; device: DeviceOption; threads: number; iterations: number }) => Promise<CliBenchRow[]>) | undefined;
 }
 
+/**
+ * The Tracker options a command line sets besides model, device and threads (stride, latency,
+ * dynamic template policy, seed, logger), each left out where not given so the Tracker's
+ * default applies. Shared with tests that run the CLI on a test engine, so that they exercise
+ * the same mapping the installed command uses.
+ */
+export function trackingOptionsOf(options: CliTrackerOptions): Omit<TrackerOptions, 'model' | 'device' | 'threads' | 'engine' | 'group'> {
+  return {
+    ...(options.stride === undefined ? {} : { stride: options.stride }),
+    ...(options.latency === undefined ? {} : { latency: options.latency }),
+    ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
+    ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.log === undefined ? {} : { logger: options.log }),
+  };
+}
+
 /** The dependencies of the installed command. */
 export function defaultDependencies(): CliDependencies {
   return {
@@ -129,12 +147,7 @@ export function defaultDependencies(): CliDependencies {
         ...(options.model === undefined ? {} : { model: options.model }),
         device: options.device,
         threads: options.threads,
-        ...(options.stride === undefined ? {} : { stride: options.stride }),
-        ...(options.latency === undefined ? {} : { latency: options.latency }),
-        ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
-        ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
-        ...(options.seed === undefined ? {} : { seed: options.seed }),
-        ...(options.log === undefined ? {} : { logger: options.log }),
+        ...trackingOptionsOf(options),
       }),
     availableBackends: async () =>
       availableBackends().map((backend) => ({ name: backend.name, available: backend.available, detail: backend.reason })),

@@ -7,6 +7,7 @@ import { main, type CliDependencies, type CliTracker } from '../../lib/cli/index
 import type { Frame } from '../../lib/engine/types.js';
 import type { Box } from '../../lib/geometry/box.js';
 import { encodePng, openVideo } from '../../lib/io/index.js';
+import { trackingOptionsOf } from '../../lib/cli/dependencies.js';
 import { Tracker } from '../../lib/tracker/tracker.js';
 import { TestEngine, TEST_MODEL, iou, makeTestFrame, syntheticTrajectory } from '../helpers/test-engine.js';
 import { Capture } from '../helpers/capture.js';
@@ -29,12 +30,7 @@ const testTracker: Partial<CliDependencies> = {
   createTracker: (options) =>
     Tracker.create({
       engine: new TestEngine({ groundTruth: GT }),
-      ...(options.stride === undefined ? {} : { stride: options.stride }),
-      ...(options.latency === undefined ? {} : { latency: options.latency }),
-      ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
-      ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
-      ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(options.log === undefined ? {} : { logger: options.log }),
+      ...trackingOptionsOf(options),
     }),
 };
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseChoiceOption, parseCommandLine, parseIntegerOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
+import { DEFAULT_SEED } from '../../tracker/options.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
@@ -41,7 +42,7 @@ Options:
   --latency MODE     window | frame, as for track. Default: window.
   --template-threshold X, --template-interval N
                      The dynamic template policy, as for track. Defaults: 0.3, 1.
-  --seed N           Decoder noise seed, as for track. Default: 0x5C7D1FF.
+  --seed N           Decoder noise seed, as for track. Default: 0x${DEFAULT_SEED.toString(16).toUpperCase()}.
   --quiet            No progress output.
   --verbose          Also log each window decode and template update.
   -h, --help         Show this help.
