@@ -56,8 +56,6 @@ export interface CliTrackerOptions {
   templateUpdateInterval?: number | undefined;
   /** The Tracker's noise `seed`; undefined for its default. */
   seed?: bigint | undefined;
-  /** The Tracker's noise `draws` per window; undefined for its default. */
-  draws?: number | undefined;
   /** Receives the tracker's log lines (CPU fall-back notice, window decodes). Default: none. */
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
@@ -126,7 +124,7 @@ export interface CliDependencies {
 
 /**
  * The Tracker options a command line sets besides model, device and threads (stride, latency,
- * dynamic template policy, seed, draws, logger), each left out where not given so the Tracker's
+ * dynamic template policy, seed, logger), each left out where not given so the Tracker's
  * default applies. Shared with tests that run the CLI on a test engine, so that they exercise
  * the same mapping the installed command uses.
  */
@@ -137,7 +135,6 @@ export function trackingOptionsOf(options: CliTrackerOptions): Omit<TrackerOptio
     ...(options.templateUpdateThreshold === undefined ? {} : { templateUpdateThreshold: options.templateUpdateThreshold }),
     ...(options.templateUpdateInterval === undefined ? {} : { templateUpdateInterval: options.templateUpdateInterval }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
-    ...(options.draws === undefined ? {} : { draws: options.draws }),
     ...(options.log === undefined ? {} : { logger: options.log }),
   };
 }

@@ -4,10 +4,8 @@
  */
 export { Tracker, type TrackResult, type TrackedFrame } from './tracker.js';
 export {
-  DEFAULT_DRAWS,
   DEFAULT_SEED,
   DEFAULT_STRIDE,
-  MAX_DRAWS,
   defaultModelPath,
   type LatencyMode,
   type TrackerLogLevel,

@@ -55,13 +55,6 @@ export interface TrackerOptions {
   featureReuseTolerance?: number;
   /** Seed of the decoder's noise (0 … 2^64 − 1); runs with the same seed give the same boxes. Default: 0x5C7D1FFn. */
   seed?: bigint | number;
-  /**
-   * Noise draws decoded per window, 1 … 16: each window is decoded this many times from
-   * independent noise, and each frame keeps the draw with the highest score (the refinement
-   * rule's criterion). Costs one decoder call per draw; encoder work is unchanged.
-   * Default: DEFAULT_DRAWS (docs/tracking.md, "Noise draws").
-   */
-  draws?: number;
   /** Run on this engine instead of loading `model` (advanced; the tracker does not dispose it). */
   engine?: Engine;
   /**
@@ -79,10 +72,6 @@ export interface TrackerOptions {
 export const DEFAULT_STRIDE = 3;
 /** Default noise seed. */
 export const DEFAULT_SEED = 0x5c7d1ffn;
-/** Default noise draws per window. */
-export const DEFAULT_DRAWS = 1;
-/** Most noise draws per window: each costs a decoder call per window, so this bounds a typo's cost. */
-export const MAX_DRAWS = 16;
 
 /** The shipped model, resolved relative to the package (lib/tracker or dist/tracker → ../../models). */
 export function defaultModelPath(): string {
@@ -109,8 +98,6 @@ export interface ResolvedTrackerOptions {
   featureReuseTolerance: number;
   /** See {@link TrackerOptions.seed}. */
   seed: bigint;
-  /** See {@link TrackerOptions.draws}. */
-  draws: number;
   /** See {@link TrackerOptions.logger}. */
   logger: TrackerLogger | undefined;
 }
@@ -152,9 +139,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   if (typeof rawSeed === 'bigint' && rawSeed >= 0n && rawSeed < 1n << 64n) seed = rawSeed;
   else if (typeof rawSeed === 'number' && Number.isSafeInteger(rawSeed) && rawSeed >= 0) seed = BigInt(rawSeed);
   else throw invalid('an integer in [0, 2^64) as', 'seed', rawSeed);
-  const draws = options.draws ?? DEFAULT_DRAWS;
-  if (!Number.isInteger(draws) || draws < 1 || draws > MAX_DRAWS) throw invalid(`an integer from 1 to ${MAX_DRAWS} as`, 'draws', draws);
   const logger = options.logger;
   if (logger !== undefined && typeof logger !== 'function') throw invalid('a function as', 'logger', logger);
-  return { model, device, threads, stride, latency, templateUpdateThreshold, templateUpdateInterval, featureReuseTolerance, seed, draws, logger };
+  return { model, device, threads, stride, latency, templateUpdateThreshold, templateUpdateInterval, featureReuseTolerance, seed, logger };
 }

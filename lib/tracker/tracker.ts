@@ -7,7 +7,7 @@
  */
 import { createEngine } from '../engine/create.js';
 import { EngineGroup } from '../engine/group.js';
-import type { CropParams, DecodeResult, EngineModelInfo, Engine, Frame } from '../engine/types.js';
+import type { CropParams, EngineModelInfo, Engine, Frame } from '../engine/types.js';
 import { DisposedError, InvalidArgumentError, InvalidBoxError, InvalidFrameError, NativeError, NotInitializedError } from '../errors.js';
 import { type Box, boxIntersectsImage, validateBox } from '../geometry/box.js';
 import { describeReceived } from '../geometry/describe.js';
@@ -26,7 +26,6 @@ import {
 } from './reference.js';
 import { type StoredEstimate, refineWindow } from './refinement.js';
 import { chooseTemplateFrame } from './template.js';
-import { combineDraws, drawSeed } from './draws.js';
 import { type WindowPlan, decodeSeed, featureSlot, isWindowDue, nextWindowStart, planWindow, validateStride, windowTimesteps } from './window.js';
 
 /** A frame's box in the trajectory. */
@@ -356,10 +355,7 @@ export class Tracker implements AsyncDisposable {
       timesteps: windowTimesteps(plan.roles, model.tNew, model.tRefine),
       seed: decodeSeed(this.#options.seed, end, provisional),
     };
-    // Draws run one after another: an engine serializes its calls anyway.
-    const draws: DecodeResult[] = [];
-    for (let k = 0; k < this.#options.draws; k++) draws.push(await this.#engine.decode({ ...request, seed: drawSeed(request.seed, k) }));
-    const result = combineDraws(draws, this.#tokenizer);
+    const result = await this.#engine.decode(request);
     const n = plan.frames.length;
     if (result.tokens.length !== 4 * n || result.scores.length !== 4 * n) {
       throw new NativeError(
@@ -370,7 +366,7 @@ export class Tracker implements AsyncDisposable {
     const candidates = plan.frames.map((_, i) =>
       decodedEstimate(result.tokens, result.scores, tokens, i, this.#crop, this.#tokenizer, mapBack),
     );
-    this.#log('debug', () => `decoded ${provisional ? 'provisional ' : ''}window [${plan.frames[0]}..${end}], ${plan.newCount} new${draws.length > 1 ? `, best of ${draws.length} draws` : ''}`);
+    this.#log('debug', () => `decoded ${provisional ? 'provisional ' : ''}window [${plan.frames[0]}..${end}], ${plan.newCount} new`);
     return { plan, candidates };
   }
 

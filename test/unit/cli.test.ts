@@ -80,8 +80,6 @@ describe('sct-diff help and usage', () => {
     [['track', 'v.mp4', '--box', '1,2,3,4', '--seed=-1'], 'Expected an integer from 0 to 2^64 - 1 (decimal or 0x-hex) for --seed but received "-1"'],
     [['eval', '--dataset', 'got10k', '--root', 'x', '--seed', '18446744073709551616'], 'for --seed but received "18446744073709551616"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--seed', '1.5'], 'for --seed but received "1.5"'],
-    [['track', 'v.mp4', '--box', '1,2,3,4', '--draws', '0'], 'Expected an integer from 1 to 16 for --draws but received "0"'],
-    [['eval', '--dataset', 'got10k', '--root', 'x', '--draws', '17'], 'Expected an integer from 1 to 16 for --draws but received "17"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--device', 'gpu'], 'Expected --device to be one of auto, cpu, cuda but received "gpu"'],
     [['track', 'v.mp4', '--box', '1,2,3,4', '--frobnicate'], "Unknown option '--frobnicate'"],
     [['eval', '--root', 'x'], 'Expected --dataset'],
@@ -157,23 +155,6 @@ describe('sct-diff track', () => {
     expect(await boxes(['--seed', '0x7'])).toEqual(seven);
     expect(await boxes(['--seed', '8'])).not.toEqual(seven);
     expect(await boxes([])).toEqual(await boxes(['--seed', '0x5C7D1FF'])); // the documented default
-  });
-
-  it('--draws decodes several noise draws per window: different boxes, each window decoded that often', async () => {
-    const decodes = async (extra: string[]): Promise<{ windows: string[]; boxes: unknown }> => {
-      const json = join(dir, `draws-${extra.join('-') || 'default'}.json`);
-      const { code, stderr } = await run(['track', folder, '--box', boxArg(GT[0]!), '--verbose', '--quiet', '--json', json, ...extra], testTracker);
-      expect(code, stderr).toBe(0);
-      return { windows: stderr.split('\n').filter((line) => line.includes('decoded window')), boxes: JSON.parse(readFileSync(json, 'utf8')) };
-    };
-    const one = await decodes([]);
-    const three = await decodes(['--draws', '3']);
-    expect(await decodes(['--draws', '1'])).toEqual(one); // the documented default
-    expect(one.windows.length).toBeGreaterThan(3);
-    expect(one.windows.every((line) => !line.includes('draws'))).toBe(true);
-    expect(three.windows.length).toBe(one.windows.length);
-    expect(three.windows.every((line) => line.endsWith(', best of 3 draws'))).toBe(true);
-    expect(three.boxes).not.toEqual(one.boxes);
   });
 
   it('tracks a video end to end: JSON boxes near the truth and an annotated video', async () => {

@@ -127,10 +127,6 @@ describe('Tracker input errors', () => {
     await expect(Tracker.create({ engine, templateUpdateInterval: 0 })).rejects.toThrow(InvalidArgumentError);
     await expect(Tracker.create({ engine, featureReuseTolerance: -0.1 })).rejects.toThrow(InvalidArgumentError);
     await expect(Tracker.create({ engine, threads: 1.5 })).rejects.toThrow(InvalidArgumentError);
-    await expect(Tracker.create({ engine, draws: 0 })).rejects.toThrow('Expected an integer from 1 to 16 as draws but received 0');
-    await expect(Tracker.create({ engine, draws: 17 })).rejects.toThrow(InvalidArgumentError);
-    await expect(Tracker.create({ engine, draws: 2.5 })).rejects.toThrow(InvalidArgumentError);
-    await expect(Tracker.create({ engine, draws: '3' as never })).rejects.toThrow(InvalidArgumentError);
   });
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseChoiceOption, parseCommandLine, parseIntegerOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { DEFAULT_DRAWS, DEFAULT_SEED, MAX_DRAWS } from '../../tracker/options.js';
+import { DEFAULT_SEED } from '../../tracker/options.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
@@ -43,7 +43,6 @@ Options:
   --template-threshold X, --template-interval N
                      The dynamic template policy, as for track. Defaults: 0.3, 1.
   --seed N           Decoder noise seed, as for track. Default: 0x${DEFAULT_SEED.toString(16).toUpperCase()}.
-  --draws N          Noise draws per window (1 … ${MAX_DRAWS}), as for track. Default: ${DEFAULT_DRAWS}.
   --quiet            No progress output.
   --verbose          Also log each window decode and template update.
   -h, --help         Show this help.
@@ -74,7 +73,6 @@ const OPTIONS = {
   latency: { type: 'string' },
   ...TEMPLATE_OPTIONS,
   seed: { type: 'string' },
-  draws: { type: 'string' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -182,7 +180,6 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'eval', ['frame', 'window'] as const) ?? 'window';
   const templatePolicy = parseTemplateOptions(values, 'eval');
   const seed = parseSeedOption(values.seed as string | undefined, 'eval');
-  const draws = parseIntegerOption(values.draws as string | undefined, 'draws', 'eval', 1, MAX_DRAWS);
   const outDir = (values.out as string | undefined) ?? `sct-diff-eval-${dataset}`;
   const only = typeof values.sequences === 'string' ? new Set(values.sequences.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   const modelPath = values.model as string | undefined;
@@ -213,7 +210,7 @@ export async function evalCommand({ argv, io, deps, signal }: CommandContext): P
   } catch (cause) {
     throw new IoError(`Could not create the output folder "${resultsDir}"`, { path: resultsDir, cause });
   }
-  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, draws, log: trackerLog(io, 'eval', values.verbose === true) }, 'eval');
+  const tracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, log: trackerLog(io, 'eval', values.verbose === true) }, 'eval');
   const evaluated: EvaluatedSequence[] = [];
   let withoutGroundTruth = 0;
   const total = sequences.reduce((sum, s) => sum + (typeof s.frames === 'string' ? s.groundTruth.length : s.frames.length), 0);

@@ -5,7 +5,7 @@
 import { writeFileAtomic } from '../atomic-file.js';
 import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { DEFAULT_DRAWS, DEFAULT_SEED, MAX_DRAWS } from '../../tracker/options.js';
+import { DEFAULT_SEED } from '../../tracker/options.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
@@ -46,9 +46,6 @@ Options:
                        Minimum frames between dynamic-template frames. Default: 1.
   --seed N             Decoder noise seed (0 … 2^64 − 1, decimal or 0x-hex); the same seed gives the same
                        boxes. Default: 0x${DEFAULT_SEED.toString(16).toUpperCase()} (docs/tracking.md, "Noise seeds").
-  --draws N            Noise draws decoded per window (1 … ${MAX_DRAWS}); each frame keeps the most
-                       confident draw. More draws: better boxes, one more decoder call each.
-                       Default: ${DEFAULT_DRAWS} (docs/tracking.md, "Noise draws").
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
   --verbose            Also log each window decode and template update.
@@ -70,7 +67,6 @@ const OPTIONS = {
   latency: { type: 'string' },
   ...TEMPLATE_OPTIONS,
   seed: { type: 'string' },
-  draws: { type: 'string' },
   fps: { type: 'string' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -112,7 +108,6 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   const latency = parseChoiceOption(values.latency as string | undefined, 'latency', 'track', ['frame', 'window'] as const) ?? 'window';
   const templatePolicy = parseTemplateOptions(values, 'track');
   const seed = parseSeedOption(values.seed as string | undefined, 'track');
-  const draws = parseIntegerOption(values.draws as string | undefined, 'draws', 'track', 1, MAX_DRAWS);
   const fpsOption = parsePositiveNumberOption(values.fps as string | undefined, 'fps', 'track');
   const outPath = values.out as string | undefined;
   const jsonPath = values.json as string | undefined;
@@ -126,7 +121,7 @@ export async function trackCommand({ argv, io, deps, signal }: CommandContext): 
   // Check the model file up front: a clear "does not exist" beats a failure deep in the engine.
   if (modelPath !== undefined) await readSafetensorsHeader(modelPath);
 
-  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, draws, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
+  const tracker: CliTracker = await createCliTracker(deps, { model: modelPath, device, threads, stride, latency, ...templatePolicy, seed, log: trackerLog(io, 'track', values.verbose === true) }, 'track');
   let writer: VideoWriter | undefined;
   try {
     if (outPath !== undefined) writer = await VideoWriter.open(outPath, { width, height, fps: fpsOption ?? source.info.fps ?? 30 });
