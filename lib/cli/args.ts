@@ -1,6 +1,7 @@
 /** Parsing of option values of the `sct-diff` command, each failure a {@link UsageError}. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Box } from '../geometry/box.js';
+import { DEFAULT_SEED } from '../tracker/options.js';
 import { UsageError } from './usage-error.js';
 
 /** Options as util.parseArgs returns them. */
@@ -95,6 +96,9 @@ export function parseChoiceOption<T extends string>(text: string | undefined, na
   }
   return text as T;
 }
+
+/** The Tracker's default noise seed as the help texts print it (0x-hex, the form docs/ use). */
+export const DEFAULT_SEED_TEXT = `0x${DEFAULT_SEED.toString(16).toUpperCase()}`;
 
 /**
  * Parse `--seed`: an integer in [0, 2^64), decimal or 0x-hex, the Tracker's `seed` (decoder noise).

@@ -6,9 +6,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
-import { parseChoiceOption, parseCommandLine, parseIntegerOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
+import { parseChoiceOption, parseCommandLine, parseIntegerOption, DEFAULT_SEED_TEXT, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { DEFAULT_SEED } from '../../tracker/options.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliBenchmarkSequence, CliDatasetName, CliTracker } from '../dependencies.js';
 import { drawCurvePlot } from '../plot.js';
@@ -42,7 +41,7 @@ Options:
   --latency MODE     window | frame, as for track. Default: window.
   --template-threshold X, --template-interval N
                      The dynamic template policy, as for track. Defaults: 0.3, 1.
-  --seed N           Decoder noise seed, as for track. Default: 0x${DEFAULT_SEED.toString(16).toUpperCase()}.
+  --seed N           Decoder noise seed, as for track. Default: ${DEFAULT_SEED_TEXT}.
   --quiet            No progress output.
   --verbose          Also log each window decode and template update.
   -h, --help         Show this help.

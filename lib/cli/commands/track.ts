@@ -3,9 +3,8 @@
  * as JSON and/or an annotated video whose every frame shows the box's final (revised) value.
  */
 import { writeFileAtomic } from '../atomic-file.js';
-import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
+import { parseBoxOption, parseChoiceOption, parseCommandLine, parseIntegerOption, parsePositiveNumberOption, DEFAULT_SEED_TEXT, parseSeedOption, parseTemplateOptions, TEMPLATE_OPTIONS } from '../args.js';
 import type { CommandContext } from '../context.js';
-import { DEFAULT_SEED } from '../../tracker/options.js';
 import { createCliTracker, trackerLog } from '../create-tracker.js';
 import type { CliTracker, CliTrackedFrame } from '../dependencies.js';
 import { FrameDelayQueue, type DelayedFrame } from '../frame-delay.js';
@@ -45,7 +44,7 @@ Options:
   --template-interval N
                        Minimum frames between dynamic-template frames. Default: 1.
   --seed N             Decoder noise seed (0 … 2^64 − 1, decimal or 0x-hex); the same seed gives the same
-                       boxes. Default: 0x${DEFAULT_SEED.toString(16).toUpperCase()} (docs/tracking.md, "Noise seeds").
+                       boxes. Default: ${DEFAULT_SEED_TEXT} (docs/tracking.md, "Noise seeds").
   --fps N              Frame rate of --out. Default: the input's, else 30.
   --quiet              No progress output.
   --verbose            Also log each window decode and template update.
