@@ -1,0 +1,97 @@
+"""training/failure_modes.py: lost-for-good sequences, precision and attribute groups."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from failure_modes import box_iou, main, read_outcomes, summary  # noqa: E402
+
+FRAMES = 20
+TARGET = (10.0, 10.0, 20.0, 20.0)
+
+
+def write_set(root: Path, attributes: dict, absent: dict | None = None) -> Path:
+    """A make_valset.py-shaped folder: a static target per sequence, cover 0 on `absent` frames."""
+    val = root / "set" / "val"
+    val.mkdir(parents=True)
+    sequences = []
+    for name, attrs in attributes.items():
+        folder = val / name
+        folder.mkdir()
+        (folder / "groundtruth.txt").write_text("\n".join(",".join(map(str, TARGET)) for _ in range(FRAMES)) + "\n")
+        cover = np.full(FRAMES, 8)
+        cover[list((absent or {}).get(name, []))] = 0
+        (folder / "cover.label").write_text("\n".join(map(str, cover)) + "\n")
+        sequences.append({"name": name, **attrs})
+    (val / "meta.json").write_text(json.dumps({"sequences": sequences}))
+    return root / "set"
+
+
+def write_eval(root: Path, boxes_by_name: dict) -> Path:
+    for name, boxes in boxes_by_name.items():
+        folder = root / "eval" / "results" / name
+        folder.mkdir(parents=True)
+        (folder / f"{name}_001.txt").write_text("\n".join(",".join(map(str, b)) for b in boxes) + "\n")
+    return root / "eval"
+
+
+def shifted(dx: float) -> tuple:
+    return (TARGET[0] + dx, TARGET[1], TARGET[2], TARGET[3])
+
+
+def test_box_iou_hand_cases():
+    a = np.array([TARGET, TARGET, TARGET])
+    b = np.array([TARGET, shifted(10.0), shifted(40.0)])
+    assert box_iou(a, b) == pytest.approx([1.0, 200 / 600, 0.0])
+    assert box_iou(np.array([[0, 0, 0, 0.0]]), np.array([[0, 0, 0, 0.0]]))[0] == 0.0
+
+
+def test_a_target_lost_for_good_is_told_from_an_imprecise_one(tmp_path):
+    attrs = {"lost": {"distractors": 2, "occluders": 1, "absent_frames": 0},
+             "loose": {"distractors": 0, "occluders": 0, "absent_frames": 0}}
+    dataset = write_set(tmp_path, attrs)
+    lost = [TARGET] * 10 + [shifted(100.0)] * 10  # exact for 9 counted frames, then gone
+    loose = [TARGET] + [shifted(10.0)] * 19  # always overlapping, IoU 1/3
+    outcomes = {o.name: o for o in read_outcomes(dataset, write_eval(tmp_path, {"lost": lost, "loose": loose}))}
+    assert outcomes["lost"].lost_for_good and not outcomes["loose"].lost_for_good
+    assert outcomes["lost"].ao == pytest.approx(9 / 19)
+    assert outcomes["lost"].overlap_iou == pytest.approx(1.0)
+    assert outcomes["loose"].overlap_iou == pytest.approx(1 / 3)
+    rows = summary(list(outcomes.values()))
+    assert rows["sequences lost for good"] == 1
+    assert rows["AO points they cost"] == pytest.approx((1 - 9 / 19) / 2)
+    assert rows["AO, distractors 2 (n=1)"] == pytest.approx(9 / 19)
+    assert rows["AO, no occluder (n=1)"] == pytest.approx(1 / 3)
+
+
+def test_a_recovered_target_is_not_lost_for_good_and_absent_frames_do_not_count(tmp_path):
+    dataset = write_set(tmp_path, {"s": {"absent_frames": 5}}, absent={"s": range(1, 6)})
+    # Wrong only while the target is absent (not counted), then lost for 5 frames and found again.
+    boxes = [TARGET] + [shifted(100.0)] * 5 + [TARGET] * 4 + [shifted(100.0)] * 5 + [TARGET] * 5
+    (o,) = read_outcomes(dataset, write_eval(tmp_path, {"s": boxes}))
+    assert o.lost_share == pytest.approx(5 / 14)
+    assert o.recovered_share == pytest.approx(5 / 10)
+    assert not o.lost_for_good
+    assert summary([o])["AO, target absent a while (n=1)"] == pytest.approx(9 / 14)
+
+
+def test_bad_inputs_are_reported_not_raised(tmp_path, capsys):
+    dataset = write_set(tmp_path, {"s": {}})
+    short = write_eval(tmp_path, {"s": [TARGET] * 3})
+    assert main([str(dataset), str(short)]) == 1
+    assert "3 boxes for the 20 frames" in capsys.readouterr().err
+    assert main([str(tmp_path), str(short)]) == 1
+    assert "made by make_valset.py" in capsys.readouterr().err
+
+
+def test_the_report_puts_runs_side_by_side(tmp_path, capsys):
+    dataset = write_set(tmp_path, {"s": {}})
+    run = write_eval(tmp_path, {"s": [TARGET] * FRAMES})
+    assert main([str(dataset), str(run), str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [str(run), str(run)]
+    assert lines[2].split()[-2:] == ["1.000", "1.000"]
