@@ -77,6 +77,8 @@ def outcome(sequence_dir: Path, results_file: Path, attributes: dict) -> Sequenc
         raise ValueError(f"{results_file}: {len(boxes)} boxes for the {len(truth)} frames of {sequence_dir.name}")
     cover_file = sequence_dir / "cover.label"
     counted = np.loadtxt(cover_file, ndmin=1) > 0 if cover_file.exists() else np.ones(len(truth), bool)
+    if len(counted) != len(truth):
+        raise ValueError(f"{cover_file}: {len(counted)} labels for the {len(truth)} frames of {sequence_dir.name}")
     counted[0] = False
     iou = box_iou(boxes, truth)[counted]
     if iou.size == 0:

@@ -86,6 +86,9 @@ def test_bad_inputs_are_reported_not_raised(tmp_path, capsys):
     assert "3 boxes for the 20 frames" in capsys.readouterr().err
     assert main([str(tmp_path), str(short)]) == 1
     assert "made by make_valset.py" in capsys.readouterr().err
+    (dataset / "val" / "s" / "cover.label").write_text("8\n8\n")
+    assert main([str(dataset), str(write_eval(tmp_path / "full", {"s": [TARGET] * FRAMES}))]) == 1
+    assert "2 labels for the 20 frames" in capsys.readouterr().err
 
 
 def test_the_report_puts_runs_side_by_side(tmp_path, capsys):
