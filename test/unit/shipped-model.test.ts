@@ -1,8 +1,8 @@
 /**
  * The shipped model tracks: `sct-diff eval` with the default model on four held-out validation
  * sequences (training/make_valset.py, 40 frames each), at the default stride 3. Measured
- * 2026-12-07 with the sixth shipped model (the average of two stage-2 seeds): AO 0.790, SR0.5
- * 0.968 (the fifth: 0.789, 0.974; the fourth: 0.598, 0.740; the third: 0.616, 0.766; the second,
+ * 2026-12-08 with the seventh shipped model (stage-2 run c16): AO 0.792, SR0.5 0.981 (the
+ * sixth: 0.790, 0.968; the fifth: 0.789, 0.974; the fourth: 0.598, 0.740; the third: 0.616, 0.766; the second,
  * stage 1 only: 0.729, 0.922) on these four; answering the initial box
  * on every frame scores 0.169 on the full valset
  * (docs/models.md), a model that ignores the image about that. Skipped where the addon is not
