@@ -14,8 +14,9 @@ occluders and absent frames); each EVAL is the output folder of `sct-diff eval` 
 - the mean AO by number of distractors, with and without an occluder, with and without frames
   where the target is absent.
 
-Frames count as GOT-10k counts them (frames 1.. whose cover label is above 0), with IoU as in
-lib/eval. Why: the ship rule (docs/training.md) says whether a model is better; this says which
+Frames count as GOT-10k counts them (frames 1.. whose cover label is above 0), with got10k's IoU
+bounded by the image (eval_opencv.rect_iou), as lib/eval computes it. Why: the ship rule
+(docs/training.md) says whether a model is better; this says which
 failure it gets better at, so that the next training run can aim at it (more distractors or
 occlusions in the data, or more steps for precision).
 """
@@ -29,6 +30,10 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_opencv import rect_iou  # noqa: E402  (got10k's IoU, bounded by the image, as lib/eval)
+from sctdiff.datasets import read_box_file, read_flag_file  # noqa: E402
 
 # A sequence "loses the target for good" when its box misses the target entirely (IoU 0) on more
 # than LOST_SHARE of its counted frames and, from the first such frame on, fewer than
@@ -53,34 +58,25 @@ class SequenceOutcome:
         return self.lost_share > LOST_SHARE and self.recovered_share < RECOVERED_SHARE
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of [n, 4] boxes given as x, y, width, height (0 where the union is empty)."""
-    iw = np.clip(np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
-def read_boxes(path: Path) -> np.ndarray:
-    rows = [line.replace("\t", ",").split(",") for line in path.read_text().splitlines() if line.strip()]
-    boxes = np.array(rows, dtype=np.float64).reshape(-1, 4) if rows else np.zeros((0, 4))
+def read_results(path: Path) -> np.ndarray:
+    """A tracker's boxes; every one must be finite (sct-diff writes no NaN)."""
+    boxes = read_box_file(path)
     if not np.all(np.isfinite(boxes)):
         raise ValueError(f"{path}: a box that is not finite")
     return boxes
 
 
-def outcome(sequence_dir: Path, results_file: Path, attributes: dict) -> SequenceOutcome:
-    truth = read_boxes(sequence_dir / "groundtruth.txt")
-    boxes = read_boxes(results_file)
+def outcome(sequence_dir: Path, results_file: Path, attributes: dict, image_size: Tuple[int, int]) -> SequenceOutcome:
+    truth = read_box_file(sequence_dir / "groundtruth.txt")
+    boxes = read_results(results_file)
     if len(boxes) != len(truth):
         raise ValueError(f"{results_file}: {len(boxes)} boxes for the {len(truth)} frames of {sequence_dir.name}")
     cover_file = sequence_dir / "cover.label"
-    counted = np.loadtxt(cover_file, ndmin=1) > 0 if cover_file.exists() else np.ones(len(truth), bool)
+    counted = read_flag_file(cover_file, len(truth), 8) > 0
     if len(counted) != len(truth):
         raise ValueError(f"{cover_file}: {len(counted)} labels for the {len(truth)} frames of {sequence_dir.name}")
     counted[0] = False
-    iou = box_iou(boxes, truth)[counted]
+    iou = rect_iou(boxes, truth, image_size)[counted]
     if iou.size == 0:
         raise ValueError(f"{sequence_dir.name}: no frame past the first shows the target")
     lost = np.flatnonzero(iou == 0)
@@ -100,11 +96,16 @@ def read_outcomes(set_dir: Path, eval_dir: Path) -> List[SequenceOutcome]:
     meta_file = set_dir / "val" / "meta.json"
     if not meta_file.exists():
         raise ValueError(f"{meta_file}: not found; SET must be a folder made by make_valset.py")
-    sequences = json.loads(meta_file.read_text())["sequences"]
+    meta = json.loads(meta_file.read_text())
+    config = meta.get("config", {})
+    if "width" not in config or "height" not in config or "sequences" not in meta:
+        raise ValueError(f"{meta_file}: no config.width, config.height and sequences; SET must be a folder made by make_valset.py")
+    image_size = (config["width"], config["height"])
+    sequences = meta["sequences"]
     results = eval_dir / "results"
     if not results.is_dir():
         raise ValueError(f"{results}: not found; EVAL must be the --out folder of `sct-diff eval`")
-    return [outcome(set_dir / "val" / s["name"], results / s["name"] / f"{s['name']}_001.txt", s) for s in sequences]
+    return [outcome(set_dir / "val" / s["name"], results / s["name"] / f"{s['name']}_001.txt", s, image_size) for s in sequences]
 
 
 def summary(outcomes: Sequence[SequenceOutcome]) -> Dict[str, float]:

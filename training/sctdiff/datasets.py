@@ -42,7 +42,8 @@ def read_rgb_frame(path: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _read_boxes(path: Path) -> np.ndarray:
+def read_box_file(path: Path) -> np.ndarray:
+    """Boxes [n, 4] of an annotation file: one box per line, comma, tab or space separated; NaN kept."""
     rows = []
     for line in path.read_text().splitlines():
         line = line.strip()
@@ -54,7 +55,8 @@ def _read_boxes(path: Path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
 
 
-def _read_flags(path: Path, length: int, default: int = 0) -> np.ndarray:
+def read_flag_file(path: Path, length: int, default: int = 0) -> np.ndarray:
+    """Integer labels of a per-frame file (cover.label, absence.label, ...); `default` for each of `length` frames when absent."""
     if not path.exists():
         return np.full(length, default, np.int64)
     text = path.read_text().replace(",", "\n").split()
@@ -101,9 +103,9 @@ class Got10k:
 
     def sequence(self, index: int) -> Sequence:
         folder = self.root / self.names[index]
-        boxes = _read_boxes(folder / "groundtruth.txt")
-        absence = _read_flags(folder / "absence.label", len(boxes), 0)
-        cover = _read_flags(folder / "cover.label", len(boxes), 8)
+        boxes = read_box_file(folder / "groundtruth.txt")
+        absence = read_flag_file(folder / "absence.label", len(boxes), 0)
+        cover = read_flag_file(folder / "cover.label", len(boxes), 8)
         visible = (absence == 0) & (cover > 0) & _valid_boxes(boxes)
         return Sequence(self.names[index], boxes, visible,
                         lambda f, d=folder: read_rgb_frame(str(d / f"{f + 1:08d}.jpg")))
@@ -128,9 +130,9 @@ class LaSOT:
 
     def sequence(self, index: int) -> Sequence:
         folder = self.root / self.names[index]
-        boxes = _read_boxes(folder / "groundtruth.txt")
-        occluded = _read_flags(folder / "full_occlusion.txt", len(boxes))
-        out_of_view = _read_flags(folder / "out_of_view.txt", len(boxes))
+        boxes = read_box_file(folder / "groundtruth.txt")
+        occluded = read_flag_file(folder / "full_occlusion.txt", len(boxes))
+        out_of_view = read_flag_file(folder / "out_of_view.txt", len(boxes))
         visible = (occluded == 0) & (out_of_view == 0) & _valid_boxes(boxes)
         return Sequence(self.names[index].split("/")[-1], boxes, visible,
                         lambda f, d=folder: read_rgb_frame(str(d / "img" / f"{f + 1:08d}.jpg")))
@@ -155,7 +157,7 @@ class TrackingNet:
 
     def sequence(self, index: int) -> Sequence:
         chunk, seq = self.entries[index]
-        boxes = _read_boxes(self.root / chunk / "anno" / f"{seq}.txt")
+        boxes = read_box_file(self.root / chunk / "anno" / f"{seq}.txt")
         frames = self.root / chunk / "frames" / seq
         return Sequence(seq, boxes, _valid_boxes(boxes), lambda f, d=frames: read_rgb_frame(str(d / f"{f}.jpg")))
 

@@ -8,26 +8,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from failure_modes import box_iou, main, read_outcomes, summary  # noqa: E402
+from failure_modes import main, read_outcomes, summary  # noqa: E402
 
 FRAMES = 20
 TARGET = (10.0, 10.0, 20.0, 20.0)
+IMAGE = (100, 80)
 
 
-def write_set(root: Path, attributes: dict, absent: dict | None = None) -> Path:
-    """A make_valset.py-shaped folder: a static target per sequence, cover 0 on `absent` frames."""
+def write_set(root: Path, attributes: dict, absent: dict | None = None, target: tuple = TARGET) -> Path:
+    """A make_valset.py-shaped folder of IMAGE-sized frames: a static target per sequence, cover 0 on `absent` frames."""
     val = root / "set" / "val"
     val.mkdir(parents=True)
     sequences = []
     for name, attrs in attributes.items():
         folder = val / name
         folder.mkdir()
-        (folder / "groundtruth.txt").write_text("\n".join(",".join(map(str, TARGET)) for _ in range(FRAMES)) + "\n")
+        (folder / "groundtruth.txt").write_text("\n".join(",".join(map(str, target)) for _ in range(FRAMES)) + "\n")
         cover = np.full(FRAMES, 8)
         cover[list((absent or {}).get(name, []))] = 0
         (folder / "cover.label").write_text("\n".join(map(str, cover)) + "\n")
         sequences.append({"name": name, **attrs})
-    (val / "meta.json").write_text(json.dumps({"sequences": sequences}))
+    (val / "meta.json").write_text(json.dumps({"config": {"width": IMAGE[0], "height": IMAGE[1]}, "sequences": sequences}))
     return root / "set"
 
 
@@ -43,11 +44,14 @@ def shifted(dx: float) -> tuple:
     return (TARGET[0] + dx, TARGET[1], TARGET[2], TARGET[3])
 
 
-def test_box_iou_hand_cases():
-    a = np.array([TARGET, TARGET, TARGET])
-    b = np.array([TARGET, shifted(10.0), shifted(40.0)])
-    assert box_iou(a, b) == pytest.approx([1.0, 200 / 600, 0.0])
-    assert box_iou(np.array([[0, 0, 0, 0.0]]), np.array([[0, 0, 0, 0.0]]))[0] == 0.0
+def test_iou_is_bounded_by_the_image_as_got10k_scores_it(tmp_path):
+    # A target half outside the 100-pixel-wide frame, tracked by its visible half: unbounded IoU
+    # would be 0.5, got10k's (and lib/eval's) is 1.
+    outside = (90.0, 10.0, 20.0, 20.0)
+    dataset = write_set(tmp_path, {"s": {}}, target=outside)
+    (o,) = read_outcomes(dataset, write_eval(tmp_path, {"s": [outside] + [(90.0, 10.0, 10.0, 20.0)] * (FRAMES - 1)}))
+    assert o.ao == pytest.approx(1.0)
+    assert o.lost_share == 0 and not o.lost_for_good
 
 
 def test_a_target_lost_for_good_is_told_from_an_imprecise_one(tmp_path):
@@ -89,6 +93,9 @@ def test_bad_inputs_are_reported_not_raised(tmp_path, capsys):
     (dataset / "val" / "s" / "cover.label").write_text("8\n8\n")
     assert main([str(dataset), str(write_eval(tmp_path / "full", {"s": [TARGET] * FRAMES}))]) == 1
     assert "2 labels for the 20 frames" in capsys.readouterr().err
+    (dataset / "val" / "meta.json").write_text(json.dumps({"sequences": [{"name": "s"}]}))
+    assert main([str(dataset), str(short)]) == 1
+    assert "no config.width, config.height and sequences" in capsys.readouterr().err
 
 
 def test_the_report_puts_runs_side_by_side(tmp_path, capsys):
